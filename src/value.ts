@@ -1,0 +1,574 @@
+/**
+ * The engine: a scalar `Value` that records every operation into a computation graph, and
+ * reverse-mode differentiation over that graph.
+ *
+ * Each operation below is one short function that states its forward value and its local
+ * derivatives (∂out/∂operand) side by side. The derivatives are computed when the node is made and
+ * stored with it, so `backward()` is one uniform loop: grad(input) += grad(out) · local derivative.
+ *
+ * Underneath, for speed, a node is a thin object holding its operands (so the garbage collector
+ * sees the graph and frees it exactly when it is unreachable), while its numbers (data, grad, local
+ * derivatives) live in shared Float64Array chunks: no boxed doubles, and little for the young
+ * generation to copy.
+ */
+
+/** A second operand: another Value, or a plain number treated as a constant. */
+export type Operand = Value | number;
+
+/** The `op` names a node can carry (`""` for a leaf). */
+export type OpName =
+  | ''
+  | '+'
+  | '-'
+  | '*'
+  | '/'
+  | 'pow'
+  | 'neg'
+  | 'exp'
+  | 'log'
+  | 'tanh'
+  | 'sigmoid'
+  | 'relu'
+  | 'sum'
+  | 'sqrt'
+  | 'abs'
+  | 'softplus'
+  | 'logsigmoid';
+
+/** Every op name except the leaf's, in a fixed order (op codes index this list). */
+export const OP_NAMES: readonly Exclude<OpName, ''>[] = [
+  '+', '-', '*', '/', 'pow', 'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sum',
+  'sqrt', 'abs', 'softplus', 'logsigmoid',
+];
+const CODE = new Map<OpName, number>([['', 0], ...OP_NAMES.map((n, k) => [n, k + 1] as const)]);
+
+/** Thrown when an operation's result, or a local derivative met in `backward()`, is not finite. */
+export class NonFiniteError extends RangeError {
+  override readonly name = 'NonFiniteError';
+  constructor(
+    message: string,
+    /** The operation that produced the non-finite number. */
+    readonly op: OpName,
+    /** Its operands' values and labels (a constant operand has the label `""`). */
+    readonly operands: readonly { readonly value: number; readonly label: string }[],
+  ) {
+    super(message);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage. Node numbers live in fixed-size chunks of typed arrays; a chunk is kept alive by the
+// nodes that point at it and no longer.
+
+const CHUNK = 4096;
+
+// How a node's operands are laid out (`form`), which says how to read slots a, b, d0 and d1.
+const LEAF = 0; //     no operands
+const CONSTANT = 1; // a leaf that stands for a literal number, never a variable of interest
+const UNARY = 2; //    a = operand, d0 = ∂out/∂a
+const BINARY = 3; //   a, b operands, d0 = ∂out/∂a, d1 = ∂out/∂b
+const CONST_B = 4; //  a = operand, d0 = ∂out/∂a, d1 = the constant second operand
+const CONST_A = 5; //  a = operand (the second), d0 = ∂out/∂a, d1 = the constant first operand
+const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
+
+class Chunk {
+  readonly data = new Float64Array(CHUNK);
+  readonly grad = new Float64Array(CHUNK);
+  readonly d0 = new Float64Array(CHUNK);
+  readonly d1 = new Float64Array(CHUNK);
+  readonly op = new Uint8Array(CHUNK);
+  readonly form = new Uint8Array(CHUNK);
+  labels: Map<number, string> | undefined = undefined;
+}
+
+let chunk = new Chunk();
+let used = 0;
+
+function checkNumber(x: unknown, what: string): number {
+  if (typeof x !== 'number') throw new TypeError(`${what} must be a number, got ${describeUnknown(x)}`);
+  if (!Number.isFinite(x)) throw new RangeError(`${what} must be finite, got ${x}`);
+  return x;
+}
+
+function describeUnknown(x: unknown): string {
+  if (x === null) return 'null';
+  if (typeof x === 'string') return `string ${JSON.stringify(x)}`;
+  if (typeof x === 'object') return x.constructor?.name ? `a ${x.constructor.name}` : 'an object';
+  return `${typeof x} ${String(x)}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** A scalar that remembers how it was computed, so that `backward()` can differentiate it. */
+export class Value {
+  /** @internal */ _c: Chunk;
+  /** @internal */ _i: number;
+  /** @internal The first operand, or null. */ _a: Value | null;
+  /** @internal The second operand, the n-ary operand list, or null. */ _b: Value | readonly Value[] | null;
+  /** @internal Traversal stamp; see `collect`. */ _mark: number;
+
+  constructor(data: number, label?: string) {
+    checkNumber(data, 'Value data');
+    if (used === CHUNK) {
+      chunk = new Chunk();
+      used = 0;
+    }
+    this._c = chunk;
+    this._i = used++;
+    this._a = null;
+    this._b = null;
+    this._mark = 0;
+    chunk.data[this._i] = data;
+    if (label !== undefined) this.label = label;
+  }
+
+  /** A leaf standing for a literal number (drawn as a constant, not a variable). */
+  static constant(x: number): Value {
+    const v = new Value(x);
+    v._c.form[v._i] = CONSTANT;
+    return v;
+  }
+
+  /** One n-ary node: the sum of all the values (numbers become constant leaves). */
+  static sum(values: Iterable<Operand>): Value {
+    return sum(values);
+  }
+
+  /** The forward value. Mutable, so that optimisers can update parameters in place. */
+  get data(): number {
+    return this._c.data[this._i]!;
+  }
+  set data(x: number) {
+    this._c.data[this._i] = checkNumber(x, 'Value data');
+  }
+
+  /** ∂root/∂this after the latest `backward()` (accumulated across calls for leaves). */
+  get grad(): number {
+    return this._c.grad[this._i]!;
+  }
+  set grad(x: number) {
+    this._c.grad[this._i] = checkNumber(x, 'Value grad');
+  }
+
+  /** A name for pictures and messages; `""` when unset. */
+  get label(): string {
+    return this._c.labels?.get(this._i) ?? '';
+  }
+  set label(text: string) {
+    if (typeof text !== 'string') throw new TypeError(`Value label must be a string, got ${describeUnknown(text)}`);
+    (this._c.labels ??= new Map()).set(this._i, text);
+  }
+
+  /** The operation that made this value, `""` for a leaf. */
+  get op(): OpName {
+    const code = this._c.op[this._i]!;
+    return code === 0 ? '' : OP_NAMES[code - 1]!;
+  }
+
+  /** True for a value made directly (a parameter, an input or a constant), not by an operation. */
+  get isLeaf(): boolean {
+    return this._c.form[this._i]! <= CONSTANT;
+  }
+
+  /** True for a constant leaf: a literal number operand. */
+  get isConstant(): boolean {
+    return this._c.form[this._i] === CONSTANT;
+  }
+
+  /**
+   * The operands, in order. A number operand appears as a constant leaf (`isConstant`), made
+   * afresh on each read: the node itself stores only the number.
+   */
+  get inputs(): readonly Value[] {
+    const f = this._c.form[this._i]!;
+    const d1 = this._c.d1[this._i]!;
+    switch (f) {
+      case UNARY: return [this._a!];
+      case BINARY: return [this._a!, this._b as Value];
+      case CONST_B: return [this._a!, Value.constant(d1)];
+      case CONST_A: return [Value.constant(d1), this._a!];
+      case NARY: return (this._b as readonly Value[]).slice();
+      default: return [];
+    }
+  }
+
+  /**
+   * ∂this/∂input for each entry of `inputs`, at the values the node was made with; `null` for a
+   * constant operand (it has no gradient of interest).
+   */
+  get localGradients(): readonly (number | null)[] {
+    const f = this._c.form[this._i]!;
+    const d0 = this._c.d0[this._i]!;
+    switch (f) {
+      case UNARY: return [d0];
+      case BINARY: return [d0, this._c.d1[this._i]!];
+      case CONST_B: return [d0, null];
+      case CONST_A: return [null, d0];
+      case NARY: return (this._b as readonly Value[]).map(() => 1);
+      default: return [];
+    }
+  }
+
+  add(other: Operand): Value { return add(this, other); }
+  sub(other: Operand): Value { return sub(this, other); }
+  mul(other: Operand): Value { return mul(this, other); }
+  div(other: Operand): Value { return div(this, other); }
+  pow(exponent: Operand): Value { return pow(this, exponent); }
+  neg(): Value { return neg(this); }
+  exp(): Value { return exp(this); }
+  log(): Value { return log(this); }
+  tanh(): Value { return tanh(this); }
+  sigmoid(): Value { return sigmoid(this); }
+  relu(): Value { return relu(this); }
+  sqrt(): Value { return sqrt(this); }
+  abs(): Value { return abs(this); }
+  softplus(): Value { return softplus(this); }
+  logsigmoid(): Value { return logsigmoid(this); }
+
+  /**
+   * Reverse-mode differentiation of this value with respect to every value it depends on.
+   *
+   * Sets this value's gradient to 1, zeroes the gradients of the interior nodes of its graph and
+   * adds this pass's gradient into each leaf once (so a second call gives exactly twice the leaf
+   * gradients). Iterative: no recursion, whatever the graph's depth.
+   */
+  backward(): void {
+    backward(this);
+  }
+
+  toString(): string {
+    const label = this.label;
+    return `Value(data=${this.data}, grad=${this.grad}${label ? `, label=${JSON.stringify(label)}` : ''})`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Making nodes.
+
+function valueOf(x: Operand): number {
+  return typeof x === 'number' ? x : x.data;
+}
+
+function operandInfo(x: Operand): { value: number; label: string } {
+  return typeof x === 'number' ? { value: x, label: '' } : { value: x.data, label: x.label };
+}
+
+function formatOperand(name: string, o: { value: number; label: string }): string {
+  return `${name}=${o.value}${o.label ? ` (${JSON.stringify(o.label)})` : ''}`;
+}
+
+function nonFinite(op: OpName, operands: readonly Operand[], out: number): NonFiniteError {
+  const info = operands.map(operandInfo);
+  const names = operands.length === 1 ? ['x'] : ['a', 'b'];
+  const list = info.map((o, k) => formatOperand(names[k] ?? `x${k}`, o)).join(', ');
+  return new NonFiniteError(`${op}(${list}) is ${out}, not a finite number`, op, info);
+}
+
+function node(op: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number): Value {
+  const v = new Value(out);
+  v._a = a;
+  v._b = b;
+  const c = v._c, i = v._i;
+  c.op[i] = op;
+  c.form[i] = form;
+  c.d0[i] = d0;
+  c.d1[i] = d1;
+  return v;
+}
+
+/** A one-operand node: `out` = f(x), `dx` = f′(x). */
+function unary(op: OpName, x: Value, out: number, dx: number): Value {
+  if (!Number.isFinite(out)) {
+    if (!(x instanceof Value)) throw new TypeError(`${op} needs a Value operand, got ${describeUnknown(x)}`);
+    throw nonFinite(op, [x], out);
+  }
+  return node(CODE.get(op)!, UNARY, out, x, null, dx, 0);
+}
+
+/** A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
+function binary(op: OpName, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
+  if (!Number.isFinite(out)) {
+    checkOperands(op, x, y);
+    throw nonFinite(op, [x, y], out);
+  }
+  const code = CODE.get(op)!;
+  if (typeof y === 'number') {
+    if (typeof x === 'number') rejectOperands(op, x, y);
+    return node(code, CONST_B, out, x, null, dx, y);
+  } else if (typeof x === 'number') {
+    return node(code, CONST_A, out, y, null, dy, x);
+  }
+  if (!(x instanceof Value && y instanceof Value)) rejectOperands(op, x, y);
+  return node(code, BINARY, out, x, y, dx, dy);
+}
+
+function rejectOperands(op: OpName, x: unknown, y: unknown): never {
+  checkOperands(op, x, y);
+  throw new TypeError(`the operands of ${op} must be Values or numbers`);
+}
+
+/** Throws the error that says what is wrong with the operands of `op`, if anything is. */
+function checkOperands(op: OpName, x: unknown, y: unknown): void {
+  if (!(x instanceof Value)) checkNumber(x, `the first operand of ${op}`);
+  if (!(y instanceof Value)) checkNumber(y, `the second operand of ${op}`);
+  if (!(x instanceof Value || y instanceof Value)) {
+    throw new TypeError(`${op} needs at least one Value operand, got the numbers ${x} and ${y}`);
+  }
+}
+
+function operand(x: Operand, op: OpName): Operand {
+  if (x instanceof Value) return x;
+  return checkNumber(x, `the operand of ${op}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operations: forward value, then the local derivative with respect to each operand.
+
+export function add(x: Operand, y: Operand): Value {
+  const a = valueOf(x), b = valueOf(y);
+  return binary('+', x, y, a + b, 1, 1);
+}
+
+export function sub(x: Operand, y: Operand): Value {
+  const a = valueOf(x), b = valueOf(y);
+  return binary('-', x, y, a - b, 1, -1);
+}
+
+export function mul(x: Operand, y: Operand): Value {
+  const a = valueOf(x), b = valueOf(y);
+  return binary('*', x, y, a * b, b, a);
+}
+
+export function div(x: Operand, y: Operand): Value {
+  const a = valueOf(x), b = valueOf(y);
+  return binary('/', x, y, a / b, 1 / b, -a / (b * b));
+}
+
+/**
+ * xʸ. With a number exponent, a negative base works wherever the power is real ((−2)² = 4). With a
+ * Value exponent, ∂/∂y = xʸ·ln x needs x > 0 (it is 0 at x = 0, y > 0), so a negative base throws.
+ */
+export function pow(x: Operand, y: Operand): Value {
+  const a = valueOf(x), b = valueOf(y);
+  if (y instanceof Value && a < 0) {
+    throw new NonFiniteError(
+      `pow(${formatOperand('a', operandInfo(x))}, ${formatOperand('b', operandInfo(y))}): a negative base with a Value exponent has no real derivative ∂/∂b = aᵇ·ln a`,
+      'pow', [operandInfo(x), operandInfo(y)]);
+  }
+  const out = Math.pow(a, b);
+  const dx = b === 0 ? 0 : b * Math.pow(a, b - 1);
+  const dy = a === 0 && b > 0 ? 0 : out * Math.log(a);
+  return binary('pow', x, y, out, dx, dy);
+}
+
+export function neg(x: Value): Value {
+  return unary('neg', x, -x.data, -1);
+}
+
+export function exp(x: Value): Value {
+  const out = Math.exp(x.data);
+  return unary('exp', x, out, out);
+}
+
+export function log(x: Value): Value {
+  const a = x.data;
+  return unary('log', x, Math.log(a), 1 / a);
+}
+
+/** tanh, with its derivative as 1/cosh²x: accurate in the tails, where 1 − tanh²x rounds to 0 early. */
+export function tanh(x: Value): Value {
+  const a = x.data;
+  const c = Math.cosh(a);
+  return unary('tanh', x, Math.tanh(a), 1 / (c * c));
+}
+
+/**
+ * σ(x) = 1/(1 + e⁻ˣ), computed from e = e^(−|x|) ≤ 1 so that it never overflows; its derivative
+ * σ(x)·σ(−x) = e/(1 + e)² keeps its precision in the tails, where s·(1 − s) loses it.
+ */
+export function sigmoid(x: Value): Value {
+  const a = x.data;
+  const e = Math.exp(-Math.abs(a));
+  const out = a >= 0 ? 1 / (1 + e) : e / (1 + e);
+  return unary('sigmoid', x, out, e / ((1 + e) * (1 + e)));
+}
+
+/** max(0, x), with relu′(0) = 0. */
+export function relu(x: Value): Value {
+  const a = x.data;
+  return unary('relu', x, a > 0 ? a : 0, a > 0 ? 1 : 0);
+}
+
+/** √x; its derivative 1/(2√x) is infinite at 0, which `backward()` reports. */
+export function sqrt(x: Value): Value {
+  const out = Math.sqrt(x.data);
+  return unary('sqrt', x, out, 0.5 / out);
+}
+
+/** |x|, with abs′(0) = 0. */
+export function abs(x: Value): Value {
+  const a = x.data;
+  return unary('abs', x, Math.abs(a), a > 0 ? 1 : a < 0 ? -1 : 0);
+}
+
+/** softplus(x) = ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^(−|x|)); its derivative is σ(x). */
+export function softplus(x: Value): Value {
+  const a = x.data;
+  const e = Math.exp(-Math.abs(a));
+  return unary('softplus', x, Math.max(a, 0) + Math.log1p(e), a >= 0 ? 1 / (1 + e) : e / (1 + e));
+}
+
+/** ln σ(x) = min(x, 0) − ln(1 + e^(−|x|)); its derivative is σ(−x). */
+export function logsigmoid(x: Value): Value {
+  const a = x.data;
+  const e = Math.exp(-Math.abs(a));
+  return unary('logsigmoid', x, Math.min(a, 0) - Math.log1p(e), a >= 0 ? e / (1 + e) : 1 / (1 + e));
+}
+
+/** One n-ary node for Σ values: ∂/∂ each operand = 1. Numbers become constant leaves. */
+export function sum(values: Iterable<Operand>): Value {
+  const operands: Value[] = [];
+  let out = 0;
+  for (const x of values) {
+    const v = x instanceof Value ? x : Value.constant(operand(x, 'sum') as number);
+    operands.push(v);
+    out += v.data;
+  }
+  if (!Number.isFinite(out)) throw nonFinite('sum', operands, out);
+  return node(CODE.get('sum')!, NARY, out, null, operands, 0, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward.
+
+// Each traversal gets a fresh pair of stamps, so nothing has to be cleared between passes.
+// Stamps are compared for equality, so their wrap-around after 2²⁹ passes is harmless.
+let pass = 0;
+let order: (Value | null)[] = [];
+let stack: (Value | null)[] = [];
+
+/**
+ * Puts every node reachable from `root` into `order`, inputs before the nodes made from them, and
+ * returns how many. Iterative depth-first search with an explicit stack.
+ */
+function collect(root: Value): number {
+  pass = (pass + 1) & 0x1fffffff;
+  const open = 2 * pass + 1, done = 2 * pass + 2;
+  let sp = 0, n = 0, deepest = 1;
+  stack[sp++] = root;
+  while (sp > 0) {
+    if (sp > deepest) deepest = sp;
+    const v = stack[sp - 1]!;
+    const m = v._mark;
+    if (m === done) { sp--; continue; }
+    if (m === open) { v._mark = done; order[n++] = v; sp--; continue; }
+    v._mark = open;
+    const a = v._a, b = v._b;
+    if (a !== null && a._mark !== done) stack[sp++] = a;
+    if (b !== null) {
+      if (b instanceof Value) {
+        if (b._mark !== done) stack[sp++] = b;
+      } else {
+        for (let k = b.length - 1; k >= 0; k--) if (b[k]!._mark !== done) stack[sp++] = b[k]!;
+      }
+    }
+  }
+  stack.fill(null, 0, deepest + 1);
+  return n;
+}
+
+/** Every node `root` depends on (itself included), each once, inputs before the nodes made from them. */
+export function topologicalOrder(root: Value): Value[] {
+  const n = collect(root);
+  const result = order.slice(0, n) as Value[];
+  order.fill(null, 0, n);
+  return result;
+}
+
+// Leaves met by the current pass, with their gradients from before it.
+let leafList: (Value | null)[] = [];
+let savedLeafGrad = new Float64Array(256);
+
+function backward(root: Value): void {
+  const n = collect(root);
+  // Interior grads restart at 0; each leaf's grad is set aside so that this pass's contributions
+  // are summed on their own and then added to it once.
+  let leaves = 0;
+  for (let k = 0; k < n; k++) {
+    const v = order[k]!;
+    const c = v._c, i = v._i;
+    if (c.form[i]! <= CONSTANT) {
+      if (leaves === savedLeafGrad.length) {
+        const grown = new Float64Array(2 * leaves);
+        grown.set(savedLeafGrad);
+        savedLeafGrad = grown;
+      }
+      savedLeafGrad[leaves] = c.grad[i]!;
+      leafList[leaves++] = v;
+    }
+    c.grad[i] = 0;
+  }
+  root._c.grad[root._i] = 1;
+  try {
+    // Reverse topological order: a node's grad is complete before it is passed on.
+    for (let k = n - 1; k >= 0; k--) {
+      const v = order[k]!;
+      const c = v._c, i = v._i;
+      const form = c.form[i]!;
+      if (form <= CONSTANT) continue;
+      const g = c.grad[i]!;
+      if (form === NARY) {
+        const b = v._b as readonly Value[];
+        for (let j = 0; j < b.length; j++) b[j]!._c.grad[b[j]!._i] += g;
+        continue;
+      }
+      const d0 = c.d0[i]!;
+      if (d0 - d0 !== 0) throw nonFiniteDerivative(v, 0, d0);
+      const a = v._a!;
+      a._c.grad[a._i] += g * d0;
+      if (form === BINARY) {
+        const d1 = c.d1[i]!;
+        if (d1 - d1 !== 0) throw nonFiniteDerivative(v, 1, d1);
+        const b = v._b as Value;
+        b._c.grad[b._i] += g * d1;
+      }
+    }
+  } catch (e) {
+    // Leave the leaves as they were before this pass.
+    for (let k = 0; k < leaves; k++) leafList[k]!._c.grad[leafList[k]!._i] = savedLeafGrad[k]!;
+    throw e;
+  } finally {
+    order.fill(null, 0, n);
+  }
+  let bad: Value | null = null;
+  for (let k = 0; k < leaves; k++) {
+    const v = leafList[k]!;
+    const g = v._c.grad[v._i]!;
+    if (g - g !== 0) bad ??= v;
+    v._c.grad[v._i] = savedLeafGrad[k]! + g;
+  }
+  if (bad !== null) {
+    const g = bad.grad;
+    for (let k = 0; k < leaves; k++) leafList[k]!._c.grad[leafList[k]!._i] = savedLeafGrad[k]!;
+    leafList.fill(null, 0, leaves);
+    throw new NonFiniteError(
+      `backward(): the gradient of ${formatOperand('leaf', operandInfo(bad))} overflowed to ${g}`,
+      bad.op, [operandInfo(bad)]);
+  }
+  leafList.fill(null, 0, leaves);
+}
+
+function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError {
+  const inputs = v.inputs;
+  const info = inputs.map(operandInfo);
+  const names = inputs.length === 1 ? ['x'] : ['a', 'b'];
+  const list = info.map((o, k) => formatOperand(names[k] ?? `x${k}`, o)).join(', ');
+  return new NonFiniteError(
+    `backward(): the local derivative of ${v.op}(${list}) with respect to ${names[slot]} is ${d}, not a finite number`,
+    v.op, info);
+}
+
+/** Sets the gradient of every given value to 0 (for leaves, whose gradients accumulate across calls). */
+export function zeroGrad(values: Iterable<Value>): void {
+  for (const v of values) v._c.grad[v._i] = 0;
+}
