@@ -36,7 +36,10 @@ export function lineChartSvg(options: LineChartOptions): Promise<string> {
   const { title, xTitle, yTitle, series, rules = [], logY = false, width = 560, height = 320 } = options;
   const values = series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y })));
   const names = [...series.map((s) => s.name), ...rules.map((r) => r.name)];
-  const color = { field: 'series', type: 'nominal' as const, title: null, scale: { domain: names } };
+  const color = {
+    field: 'series', type: 'nominal' as const, title: null, scale: { domain: names },
+    legend: { orient: 'bottom' as const, columns: 2, labelLimit: 400 },
+  };
   const y = { field: 'y', type: 'quantitative' as const, title: yTitle, ...(logY ? { scale: { type: 'log' as const } } : {}) };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
