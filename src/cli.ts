@@ -6,7 +6,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { runDemo, formatDemoReport } from './demo.js';
 import { renderSvg, toDot, mismatchNote, formatNumber } from './dot.js';
 import { buildGraph, ExpressionError, freeVariables, parseExpression, type Program } from './expr.js';
 import { agrees, EXACT_TOLERANCE, gradcheck } from './gradcheck.js';
@@ -147,6 +146,8 @@ export function buildProgram(): Command {
     .option('--json', 'print the whole report (with the full gradient table) as one JSON document')
     .addHelpText('after', '\nExamples:\n  micrograd demo\n  micrograd demo --seed 7 --json > report.json\n  micrograd demo --out /tmp/graphs')
     .action(async (o: { seed: number; steps: number; out: string; files: boolean; json?: boolean }) => {
+      // Loaded on demand: the charts' renderer (vega) takes a while to import.
+      const { runDemo, formatDemoReport } = await import('./demo.js');
       const report = await runDemo({
         seed: o.seed, steps: o.steps, outDir: o.files ? o.out : null,
         progress: terminalProgress(!o.json && Boolean(process.stdout.isTTY)),

@@ -1,0 +1,26 @@
+/**
+ * Every ```js example in the README runs against the built package, and prints what its
+ * `// → …` comments say.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './cli-helpers.js';
+
+const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
+const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+describe('README examples', () => {
+  it('has examples', () => {
+    expect(blocks.length).toBeGreaterThan(0);
+  });
+
+  it.each(blocks.map((code, k) => [k + 1, code] as const))('example %i runs and prints what it says', (_, code) => {
+    const expected = [...code.matchAll(/\/\/ → (.*)$/gm)].map((m) => m[1]!.trim());
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const printed = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+    expect(printed).toEqual(expected);
+  }, 60_000);
+});
