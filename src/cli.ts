@@ -276,6 +276,40 @@ export function buildProgram(): Command {
       ].join('\n') + '\n');
     });
 
+  command('moons')
+    .description('micrograd\'s demo: a 2-16-16-1 relu MLP trained on two moons, with decision-boundary and loss plots')
+    .option('--seed <n>', 'seed for the data and the initial weights', integer('--seed', 0), 1)
+    .option('--steps <n>', 'full-batch SGD steps', integer('--steps', 1), 100)
+    .option('--out <dir>', 'folder for moons-boundary.svg and moons-loss.svg', 'graphs')
+    .option('--no-files', 'write no files')
+    .option('--json', 'print the run (loss and accuracy per step, trained parameters) as JSON')
+    .addHelpText('after', '\nExamples:\n  micrograd moons\n  micrograd moons --seed 3 --out /tmp/moons')
+    .action(async (o: { seed: number; steps: number; out: string; files: boolean; json?: boolean }) => {
+      const { runMoons } = await import('./moons.js');
+      const r = await runMoons({
+        seed: o.seed, steps: o.steps, outDir: o.files ? o.out : null,
+        progress: terminalProgress(!o.json && Boolean(process.stdout.isTTY)),
+      });
+      if (o.json) return printJson(r);
+      const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
+      process.stdout.write([
+        `moons: ${r.points} points, noise ${r.noise}, seed ${r.seed}; MLP ${r.architecture}, ${r.parameters} parameters`,
+        `${r.steps} full-batch SGD steps in ${r.trainSeconds.toFixed(2)} s: loss ${formatNumber(r.final.loss, 4)}, training accuracy ${pct(r.final.accuracy)}`,
+        r.firstPerfectStep === null ? 'never reached 100 % accuracy' : `first at 100 % accuracy at step ${r.firstPerfectStep}`,
+        ...(r.files.length ? [`Files: ${r.files.join(', ')}`] : []),
+      ].join('\n') + '\n');
+    });
+
+  command('graphs')
+    .description('regenerate the example pictures committed under graphs/ (the learner\'s network, micrograd\'s expression, moons)')
+    .option('--out <dir>', 'folder to write them to', 'graphs')
+    .addHelpText('after', '\nExample:\n  micrograd graphs --out /tmp/graphs')
+    .action(async (o: { out: string }) => {
+      const { writeExampleGraphs } = await import('./graphs.js');
+      const files = await writeExampleGraphs(o.out);
+      process.stdout.write(`${files.map((f) => `wrote ${f}`).join('\n')}\n`);
+    });
+
   return program;
 }
 

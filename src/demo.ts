@@ -15,6 +15,7 @@ import { createRng } from './random.js';
 import { agrees, EXACT_TOLERANCE, FINITE_DIFFERENCE_TOLERANCE, numericGradient, type Comparison } from './gradcheck.js';
 import { writeGraph } from './dot.js';
 import { lineChartSvg } from './plot.js';
+import { fitParity, type ParityResult } from './parity.js';
 import { noProgress, type ProgressFactory } from './progress.js';
 
 export interface DemoOptions {
@@ -77,6 +78,8 @@ export interface DemoReport {
     readonly randomCheck: { readonly settings: number; readonly monotone: number; readonly largestViolation: number };
   };
   readonly threshold: { readonly correct: TrainResult; readonly correctLr1: TrainResult; readonly learner: TrainResult };
+  /** A 1-H-1 MLP that does fit the nine parity points, beside the 1-1-1 net that cannot. */
+  readonly parityMlp: Omit<ParityResult, 'curve' | 'model'>;
   readonly testInputs: readonly {
     readonly input: string;
     readonly x: number;
@@ -151,6 +154,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
   const thresholdCorrect = run('threshold, correct gradients', { rules: 'autodiff', target: 'threshold' });
   const thresholdLr1 = run('threshold, correct gradients, lr 1', { rules: 'autodiff', target: 'threshold', lr: 1 });
   const thresholdLearner = run('threshold, learner\'s rules', { rules: 'learner', target: 'threshold' });
+  const { curve: _curve, model: _model, ...parityMlp } = fitParity({ seed });
 
   // Gradients at the start and after (correct) training, for every sample.
   const rows: GradientRow[] = [];
@@ -185,6 +189,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
       randomCheck: checkMonotone({ settings: 5000, seed }),
     },
     threshold: { correct: thresholdCorrect, correctLr1: thresholdLr1, learner: thresholdLearner },
+    parityMlp,
     testInputs,
     files: outDir === null ? [] : await writeDemoFiles(outDir, initial, rows, [learnerParity, correctParity, thresholdCorrect, thresholdLearner]),
   };
@@ -283,7 +288,13 @@ export function formatDemoReport(r: DemoReport): string {
   line(`   learner's rules,  lr 0.1:  loss ${fmt(t.learner.loss)}   y(1..9) = ${outputs(t.learner)}`);
   line();
 
-  line('5. The test inputs: training saw x/9 in [1/9, 1], the tests fed raw numbers');
+  const q = r.parityMlp;
+  line(`5. What does fit parity: more hidden units. A 1-${q.hidden}-1 network (${q.activation} hidden, ${q.outputActivation} output,`);
+  line(`   ${q.optimiser.name} at lr ${q.optimiser.lr}, ${q.steps} full-batch steps): loss ${fmt(q.loss)}, ${q.outputs.filter((o) => o.correct).length}/9 right`);
+  line(`   y(1..9) = ${q.outputs.map((o) => o.y.toFixed(3)).join(' ')}`);
+  line();
+
+  line('6. The test inputs: training saw x/9 in [1/9, 1], the tests fed raw numbers');
   for (const ti of r.testInputs) {
     line(`   ${ti.input.padEnd(7)} x = ${fmt(ti.x).padEnd(7)} y = ${ti.y.toFixed(4)}${ti.insideTrainingRange ? '' : '   ← outside the training range'}`);
   }

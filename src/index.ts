@@ -17,3 +17,18 @@ export type {
 } from './expr.js';
 export { toDot, renderSvg, writeGraph, formatNumber, mismatchNote, OP_SYMBOLS, DEFAULT_MAX_NODES } from './dot.js';
 export type { DotOptions, DotMark, GraphFiles } from './dot.js';
+export { Module, Neuron, Layer, MLP, SGD, Adam, ModelFormatError, readModel, ACTIVATIONS, MLP_FORMAT, DEFAULT_INIT_SEED } from './nn.js';
+export type { Activation, NeuronOptions, LayerOptions, MLPOptions, MLPJson, Optimizer, SGDOptions, AdamOptions } from './nn.js';
+export { makeMoons, moonsModel, moonsLoss, moonsStep, moonsLearningRate, trainMoons, decisionGrid, runMoons, MOONS_SEED, MOONS_ALPHA } from './moons.js';
+export type { MoonLabel, MoonPoint, MoonsDataOptions, MoonsTrainOptions, MoonsStepRecord, MoonsTraining, DecisionGrid, MoonsRunOptions, MoonsResult } from './moons.js';
+export { fitParity, PARITY_DEFAULTS } from './parity.js';
+export type { ParityOptions, ParityResult } from './parity.js';
+export {
+  PARAM_NAMES, TARGETS, RULES, LEARNER_MISTAKES, trainingSet, initialParams, buildNet111, predict, meanLoss,
+  autodiffGradients, manualGradients, learnerDeltas, train, checkMonotone,
+} from './net111.js';
+export type { ParamName, Params, Target, Sample, Net111Graph, Rules, TrainOptions, TrainResult } from './net111.js';
+export { isotonicIncreasing, bestMonotoneFit } from './isotonic.js';
+export type { MonotoneFit } from './isotonic.js';
+export { runDemo, formatDemoReport } from './demo.js';
+export type { DemoOptions, DemoReport, GradientRow, ParamSummary } from './demo.js';

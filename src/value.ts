@@ -93,7 +93,10 @@ function checkNumber(x: unknown, what: string): number {
 function describeUnknown(x: unknown): string {
   if (x === null) return 'null';
   if (typeof x === 'string') return `string ${JSON.stringify(x)}`;
-  if (typeof x === 'object') return x.constructor?.name ? `a ${x.constructor.name}` : 'an object';
+  if (typeof x === 'object') {
+    const name = (x as object).constructor?.name;
+    return name && name !== 'Object' ? `an instance of ${name}` : 'an object';
+  }
   return `${typeof x} ${String(x)}`;
 }
 
@@ -245,8 +248,14 @@ export class Value {
 // ---------------------------------------------------------------------------------------------
 // Making nodes.
 
+/** An operand's number; NaN for something that is neither, so that `binary` reports it. */
 function valueOf(x: Operand): number {
-  return typeof x === 'number' ? x : x.data;
+  return typeof x === 'number' ? x : x instanceof Value ? x.data : NaN;
+}
+
+/** A unary op's operand's number; NaN for a non-Value, which `unary` then reports. */
+function operandOf(x: Value): number {
+  return x instanceof Value ? x.data : NaN;
 }
 
 function operandInfo(x: Operand): { value: number; label: string } {
@@ -278,10 +287,8 @@ function node(op: number, form: number, out: number, a: Value | null, b: Value |
 
 /** A one-operand node: `out` = f(x), `dx` = f′(x). */
 function unary(op: OpName, x: Value, out: number, dx: number): Value {
-  if (!Number.isFinite(out)) {
-    if (!(x instanceof Value)) throw new TypeError(`${op} needs a Value operand, got ${describeUnknown(x)}`);
-    throw nonFinite(op, [x], out);
-  }
+  if (!(x instanceof Value)) throw new TypeError(`${op} needs a Value operand, got ${describeUnknown(x)}`);
+  if (!Number.isFinite(out)) throw nonFinite(op, [x], out);
   return node(CODE.get(op)!, UNARY, out, x, null, dx, 0);
 }
 
@@ -362,22 +369,22 @@ export function pow(x: Operand, y: Operand): Value {
 }
 
 export function neg(x: Value): Value {
-  return unary('neg', x, -x.data, -1);
+  return unary('neg', x, -operandOf(x), -1);
 }
 
 export function exp(x: Value): Value {
-  const out = Math.exp(x.data);
+  const out = Math.exp(operandOf(x));
   return unary('exp', x, out, out);
 }
 
 export function log(x: Value): Value {
-  const a = x.data;
+  const a = operandOf(x);
   return unary('log', x, Math.log(a), 1 / a);
 }
 
 /** tanh, with its derivative as 1/cosh²x: accurate in the tails, where 1 − tanh²x rounds to 0 early. */
 export function tanh(x: Value): Value {
-  const a = x.data;
+  const a = operandOf(x);
   const c = Math.cosh(a);
   return unary('tanh', x, Math.tanh(a), 1 / (c * c));
 }
@@ -387,7 +394,7 @@ export function tanh(x: Value): Value {
  * σ(x)·σ(−x) = e/(1 + e)² keeps its precision in the tails, where s·(1 − s) loses it.
  */
 export function sigmoid(x: Value): Value {
-  const a = x.data;
+  const a = operandOf(x);
   const e = Math.exp(-Math.abs(a));
   const out = a >= 0 ? 1 / (1 + e) : e / (1 + e);
   return unary('sigmoid', x, out, e / ((1 + e) * (1 + e)));
@@ -395,32 +402,32 @@ export function sigmoid(x: Value): Value {
 
 /** max(0, x), with relu′(0) = 0. */
 export function relu(x: Value): Value {
-  const a = x.data;
+  const a = operandOf(x);
   return unary('relu', x, a > 0 ? a : 0, a > 0 ? 1 : 0);
 }
 
 /** √x; its derivative 1/(2√x) is infinite at 0, which `backward()` reports. */
 export function sqrt(x: Value): Value {
-  const out = Math.sqrt(x.data);
+  const out = Math.sqrt(operandOf(x));
   return unary('sqrt', x, out, 0.5 / out);
 }
 
 /** |x|, with abs′(0) = 0. */
 export function abs(x: Value): Value {
-  const a = x.data;
+  const a = operandOf(x);
   return unary('abs', x, Math.abs(a), a > 0 ? 1 : a < 0 ? -1 : 0);
 }
 
 /** softplus(x) = ln(1 + eˣ), computed as max(x, 0) + ln(1 + e^(−|x|)); its derivative is σ(x). */
 export function softplus(x: Value): Value {
-  const a = x.data;
+  const a = operandOf(x);
   const e = Math.exp(-Math.abs(a));
   return unary('softplus', x, Math.max(a, 0) + Math.log1p(e), a >= 0 ? 1 / (1 + e) : e / (1 + e));
 }
 
 /** ln σ(x) = min(x, 0) − ln(1 + e^(−|x|)); its derivative is σ(−x). */
 export function logsigmoid(x: Value): Value {
-  const a = x.data;
+  const a = operandOf(x);
   const e = Math.exp(-Math.abs(a));
   return unary('logsigmoid', x, Math.min(a, 0) - Math.log1p(e), a >= 0 ? e / (1 + e) : 1 / (1 + e));
 }
@@ -473,7 +480,7 @@ function collect(root: Value): number {
       }
     }
   }
-  stack.fill(null, 0, deepest + 1);
+  for (let k = 0; k < deepest; k++) stack[k] = null;
   return n;
 }
 
@@ -481,8 +488,15 @@ function collect(root: Value): number {
 export function topologicalOrder(root: Value): Value[] {
   const n = collect(root);
   const result = order.slice(0, n) as Value[];
-  order.fill(null, 0, n);
+  release(n);
   return result;
+}
+
+/** Drops the references a pass left in `order`, and gives back memory after an unusually large graph. */
+function release(n: number): void {
+  for (let k = 0; k < n; k++) order[k] = null;
+  if (order.length > 1 << 16 && n < order.length >>> 2) order = [];
+  if (stack.length > 1 << 16) stack = [];
 }
 
 // Leaves met by the current pass, with their gradients from before it.
@@ -535,27 +549,32 @@ function backward(root: Value): void {
     }
   } catch (e) {
     // Leave the leaves as they were before this pass.
-    for (let k = 0; k < leaves; k++) leafList[k]!._c.grad[leafList[k]!._i] = savedLeafGrad[k]!;
+    for (let k = 0; k < leaves; k++) {
+      leafList[k]!._c.grad[leafList[k]!._i] = savedLeafGrad[k]!;
+      leafList[k] = null;
+    }
     throw e;
   } finally {
-    order.fill(null, 0, n);
+    release(n);
   }
+  // A leaf whose gradient overflowed fails the whole pass, leaving every leaf as it was.
   let bad: Value | null = null;
-  for (let k = 0; k < leaves; k++) {
+  let badGrad = 0;
+  for (let k = 0; k < leaves && bad === null; k++) {
     const v = leafList[k]!;
     const g = v._c.grad[v._i]!;
-    if (g - g !== 0) bad ??= v;
-    v._c.grad[v._i] = savedLeafGrad[k]! + g;
+    if (g - g !== 0) { bad = v; badGrad = g; }
+  }
+  for (let k = 0; k < leaves; k++) {
+    const v = leafList[k]!;
+    v._c.grad[v._i] = bad === null ? savedLeafGrad[k]! + v._c.grad[v._i]! : savedLeafGrad[k]!;
+    leafList[k] = null;
   }
   if (bad !== null) {
-    const g = bad.grad;
-    for (let k = 0; k < leaves; k++) leafList[k]!._c.grad[leafList[k]!._i] = savedLeafGrad[k]!;
-    leafList.fill(null, 0, leaves);
     throw new NonFiniteError(
-      `backward(): the gradient of ${formatOperand('leaf', operandInfo(bad))} overflowed to ${g}`,
+      `backward(): the gradient of ${formatOperand('leaf', operandInfo(bad))} overflowed to ${badGrad}`,
       bad.op, [operandInfo(bad)]);
   }
-  leafList.fill(null, 0, leaves);
 }
 
 function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError {

@@ -1,0 +1,124 @@
+/**
+ * Runs the benchmarks and prints one table; also merges the rows into bench/results.json.
+ *
+ *   npm run bench -- [workload ...] [--quick] [--reps N]
+ *
+ * Workloads are the files bench/wN-*.ts that export `workload`; select them by id ("w1") or file
+ * name ("w3-deep-chain"); the default is all. A new workload or variant is just a new such file.
+ */
+import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { formatTable, hasGc } from './harness.js';
+import type { Row, RunOptions, Workload } from './harness.js';
+
+const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
+const RESULTS_FILE = join(BENCH_DIR, 'results.json');
+const WORKLOAD_FILE = /^(w\d+)[-\w]*\.ts$/;
+
+const USAGE = `usage: npm run bench -- [workload ...] [--quick] [--reps N]
+  workload   an id (w1, w3, ...) or a file name without .ts (w3-deep-chain); default: all
+  --quick    smaller sizes (W3 stops at N = 1e6) and fewer repetitions
+  --reps N   timed repetitions per measurement (overrides each workload's default)
+W3 at N = 1e7 needs a heap limit of 2.5 GiB or more (Node's default is 4 GiB with 16 GB of memory);
+where it is lower, W3 skips 1e7 and says so; raise the limit with
+  node --max-old-space-size=8192 --expose-gc --disable-warning=ExperimentalWarning --loader ts-node/esm bench/run.ts w3`;
+
+interface Args {
+  selectors: string[];
+  quick: boolean;
+  repetitions: number | undefined;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { selectors: [], quick: false, repetitions: undefined };
+  for (let k = 0; k < argv.length; k++) {
+    const a = argv[k]!;
+    if (a === '--quick') args.quick = true;
+    else if (a === '--help' || a === '-h') {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (a === '--reps' || a.startsWith('--reps=')) {
+      const text = a === '--reps' ? argv[++k] : a.slice('--reps='.length);
+      const reps = Number(text);
+      if (!Number.isInteger(reps) || reps < 1) fail(`--reps needs a whole number ≥ 1, got ${JSON.stringify(text)}`);
+      args.repetitions = reps;
+    } else if (a.startsWith('-')) fail(`unknown option ${a}`);
+    else args.selectors.push(a);
+  }
+  return args;
+}
+
+function fail(message: string): never {
+  console.error(`bench: ${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+function isWorkload(x: unknown): x is Workload {
+  if (typeof x !== 'object' || x === null) return false;
+  const w = x as Record<string, unknown>;
+  return typeof w.id === 'string' && typeof w.title === 'string' && typeof w.run === 'function';
+}
+
+async function loadWorkloads(selectors: readonly string[]): Promise<Workload[]> {
+  const files = readdirSync(BENCH_DIR).filter((f) => WORKLOAD_FILE.test(f)).sort();
+  const unmatched = selectors.filter((s) => !files.some((f) => f === `${s}.ts` || f.startsWith(`${s}-`)));
+  if (unmatched.length > 0) {
+    fail(`no workload ${unmatched.map((s) => JSON.stringify(s)).join(', ')}; there are: ${files.join(', ')}`);
+  }
+  const chosen = selectors.length === 0
+    ? files
+    : files.filter((f) => selectors.some((s) => f === `${s}.ts` || f.startsWith(`${s}-`)));
+  const workloads: Workload[] = [];
+  for (const file of chosen) {
+    const module: Record<string, unknown> = await import(pathToFileURL(join(BENCH_DIR, file)).href);
+    if (!isWorkload(module.workload)) fail(`${file} does not export \`workload: Workload\``);
+    workloads.push(module.workload);
+  }
+  return workloads;
+}
+
+interface StoredRow extends Row {
+  measuredAt: string;
+  node: string;
+  quick: boolean;
+}
+
+/** Replaces the stored rows of the same workload and variant; keeps the others. */
+function saveResults(rows: readonly Row[], quick: boolean): void {
+  let stored: StoredRow[] = [];
+  if (existsSync(RESULTS_FILE)) {
+    try {
+      const parsed: unknown = JSON.parse(readFileSync(RESULTS_FILE, 'utf8'));
+      if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { rows?: unknown }).rows)) {
+        stored = (parsed as { rows: StoredRow[] }).rows;
+      }
+    } catch {
+      console.error(`bench: ${RESULTS_FILE} is not valid JSON; starting it afresh`);
+    }
+  }
+  const measuredAt = new Date().toISOString();
+  const fresh: StoredRow[] = rows.map((r) => ({ ...r, measuredAt, node: process.version, quick }));
+  const key = (r: Row): string => `${r.workload}\u0000${r.variant}`;
+  const replaced = new Set(fresh.map(key));
+  const merged = [...stored.filter((r) => !replaced.has(key(r))), ...fresh];
+  merged.sort((a, b) => (a.workload < b.workload ? -1 : a.workload > b.workload ? 1 : 0));
+  writeFileSync(RESULTS_FILE, `${JSON.stringify({ rows: merged }, null, 2)}\n`);
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const workloads = await loadWorkloads(args.selectors);
+  if (!hasGc()) console.log('note: run with `node --expose-gc` for the memory figures (npm run bench does)');
+  const options: RunOptions = { quick: args.quick, repetitions: args.repetitions, log: (line) => console.log(line) };
+  const rows: Row[] = [];
+  for (const w of workloads) {
+    console.log(`\n== ${w.id}: ${w.title}`);
+    rows.push(...w.run(options));
+  }
+  console.log(`\n${formatTable(rows)}`);
+  saveResults(rows, args.quick);
+  console.log(`\nrows merged into ${RESULTS_FILE}`);
+}
+
+await main();
