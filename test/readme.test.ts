@@ -3,21 +3,28 @@
  * `// → …` comments say.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from './cli-helpers.js';
 
 const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
 const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+// Inside the project, so that `import … from 'micrograd-ts'` resolves to this package as it does for a user.
+const dir = mkdtempSync(join(ROOT, '.readme-examples-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('README examples', () => {
   it('has examples', () => {
     expect(blocks.length).toBeGreaterThan(0);
   });
 
-  it.each(blocks.map((code, k) => [k + 1, code] as const))('example %i runs and prints what it says', (_, code) => {
+  it.each(blocks.map((code, k) => [k + 1, code] as const))('example %i runs and prints what it says', (k, code) => {
     const expected = [...code.matchAll(/\/\/ → (.*)$/gm)].map((m) => m[1]!.trim());
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    const file = join(dir, `example-${k}.mjs`);
+    writeFileSync(file, code);
+    const r = spawnSync(process.execPath, [file], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const printed = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
