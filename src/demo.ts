@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { bestMonotoneFit } from './isotonic.js';
 import {
   PARAM_NAMES, LEARNER_MISTAKES, RAW_MAX, DEFAULT_SEED, autodiffGradients, buildNet111, checkMonotone,
-  initialParams, learnerDeltas, manualGradients, predict, train, trainingSet,
+  initialParams, learnerDeltas, manualGradients, net111Graph, predict, train, trainingSet,
   type ParamName, type Params, type TrainResult,
 } from './net111.js';
 import { createRng } from './random.js';
-import { agrees, EXACT_TOLERANCE, FINITE_DIFFERENCE_TOLERANCE, numericGradient, type Comparison } from './gradcheck.js';
+import { agrees, EXACT_TOLERANCE, FINITE_DIFFERENCE_TOLERANCE, gradcheck, type Comparison } from './gradcheck.js';
+import type { Value } from './value.js';
 import { writeGraph } from './dot.js';
 import { lineChartSvg } from './plot.js';
 import { fitParity, type ParityResult } from './parity.js';
@@ -92,23 +93,25 @@ export interface DemoReport {
 const LR = 0.1;
 
 function compareRow(phase: GradientRow['phase'], p: Params, raw: number, x: number, a: number): GradientRow[] {
+  // The engine's gradient and central differences, from the one gradcheck implementation.
+  const check = gradcheck((v: Readonly<Record<ParamName, Value>>) => net111Graph(v, x, a).loss, p);
   const auto = autodiffGradients(p, x, a).grads;
   const manual = manualGradients(p, x, a);
   const learner = learnerDeltas(p, x, a, LR);
-  const vector = PARAM_NAMES.map((k) => p[k]);
-  const lossAt = (v: readonly number[]): number =>
-    buildNet111({ w1: v[0]!, b1: v[1]!, w2: v[2]!, b2: v[3]! }, x, a).loss.data;
-  const numeric = numericGradient(lossAt, vector);
-  return PARAM_NAMES.map((param, k) => {
+  return PARAM_NAMES.map((param) => {
+    const row = check.rows.find((r) => r.name === param)!;
+    if (row.numeric === null || row.analytic === null) {
+      throw new Error(`gradient check failed for ${param}: ${row.numericUnavailable ?? row.analyticUnavailable}`);
+    }
     const learnerGrad = learner[param] / LR;
     return {
       phase, raw, x, a, param,
       autodiff: auto[param],
       manual: manual[param],
-      numeric: numeric[k]!,
+      numeric: row.numeric,
       learner: learnerGrad,
       manualVsAutodiff: agrees(manual[param], auto[param], EXACT_TOLERANCE),
-      autodiffVsNumeric: agrees(auto[param], numeric[k]!, FINITE_DIFFERENCE_TOLERANCE),
+      autodiffVsNumeric: agrees(auto[param], row.numeric, FINITE_DIFFERENCE_TOLERANCE),
       learnerVsAutodiff: agrees(learnerGrad, auto[param], EXACT_TOLERANCE),
     };
   });
@@ -214,7 +217,7 @@ async function writeDemoFiles(outDir: string, initial: Params, rows: readonly Gr
   const sample = trainingSet('parity')[1]!; // raw x = 2, a = 1
   const g = buildNet111(initial, sample.x, sample.a);
   g.loss.backward();
-  const marks = new Map<import('./value.js').Value, string>();
+  const marks = new Map<Value, string>();
   for (const param of PARAM_NAMES) {
     const row = rows.find((r) => r.phase === 'start' && r.raw === sample.raw && r.param === param)!;
     if (!row.learnerVsAutodiff.ok) marks.set(g[param], `learner ${fmt(row.learner)} ≠ autodiff ${fmt(row.autodiff)}`);

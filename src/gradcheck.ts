@@ -199,7 +199,30 @@ export function gradcheck<K extends string>(
 export function gradcheck(
   f: ValueFunction | NamedValueFunction<string>,
   inputs: readonly number[] | Readonly<Record<string, number>>,
-  options: GradcheckOptions<readonly number[] | Readonly<Record<string, number>>> = {},
+  options?: GradcheckOptions<readonly number[] | Readonly<Record<string, number>>>,
+): GradcheckReport {
+  return run(f, inputs, options ?? {});
+}
+
+/** `gradcheck`, throwing a `GradcheckError` (whose message is the table) unless every row is ok. */
+export function assertGradcheck(f: ValueFunction, inputs: readonly number[], options?: GradcheckOptions<readonly number[]>): GradcheckReport;
+export function assertGradcheck<K extends string>(
+  f: NamedValueFunction<K>, inputs: Readonly<Record<K, number>>, options?: GradcheckOptions<Readonly<Record<K, number>>>,
+): GradcheckReport;
+export function assertGradcheck(
+  f: ValueFunction | NamedValueFunction<string>,
+  inputs: readonly number[] | Readonly<Record<string, number>>,
+  options?: GradcheckOptions<readonly number[] | Readonly<Record<string, number>>>,
+): GradcheckReport {
+  const report = run(f, inputs, options ?? {});
+  if (!report.ok) throw new GradcheckError(report);
+  return report;
+}
+
+function run(
+  f: ValueFunction | NamedValueFunction<string>,
+  inputs: readonly number[] | Readonly<Record<string, number>>,
+  options: GradcheckOptions<readonly number[] | Readonly<Record<string, number>>>,
 ): GradcheckReport {
   if (typeof f !== 'function') throw new TypeError('gradcheck needs a function of Values as its first argument');
   if (typeof options !== 'object' || options === null) throw new TypeError('gradcheck options must be an object');
@@ -227,21 +250,6 @@ export function gradcheck(
   const asList: ValueFunction = (xs) => named(Object.fromEntries(names.map((n, i) => [n, xs[i]!])));
   const claimed = options.claimed === undefined ? null : claimedList(options.claimed, names, true);
   return check(asList, names, values, claimed, eps, tolerance);
-}
-
-/** `gradcheck`, throwing a `GradcheckError` (whose message is the table) unless every row is ok. */
-export function assertGradcheck(f: ValueFunction, inputs: readonly number[], options?: GradcheckOptions<readonly number[]>): GradcheckReport;
-export function assertGradcheck<K extends string>(
-  f: NamedValueFunction<K>, inputs: Readonly<Record<K, number>>, options?: GradcheckOptions<Readonly<Record<K, number>>>,
-): GradcheckReport;
-export function assertGradcheck(
-  f: ValueFunction | NamedValueFunction<string>,
-  inputs: readonly number[] | Readonly<Record<string, number>>,
-  options?: GradcheckOptions<readonly number[] | Readonly<Record<string, number>>>,
-): GradcheckReport {
-  const report = (gradcheck as (f: unknown, inputs: unknown, options: unknown) => GradcheckReport)(f, inputs, options);
-  if (!report.ok) throw new GradcheckError(report);
-  return report;
 }
 
 function claimedList(
@@ -322,15 +330,16 @@ function check(
  */
 export function formatGradcheckReport(report: GradcheckReport): string {
   const { atol, rtol } = report.tolerance;
-  const header = ['input', 'value', 'numeric', 'engine', 'abs err', 'rel err', 'engine'];
-  if (report.hasClaim) header.push('claimed', 'abs err', 'rel err', 'claimed');
-  const rightAligned = new Set([1, 2, 3, 4, 5, 7, 8, 9]);
+  // The engine's columns, then (after a bar) the claim's: each gradient is checked against numeric.
+  const header = ['input', 'value', 'numeric', 'engine', 'abs err', 'rel err', 'verdict'];
+  if (report.hasClaim) header.push('|', 'claimed', 'abs err', 'rel err', 'verdict');
+  const rightAligned = new Set([1, 2, 3, 4, 5, 8, 9, 10]);
   const body = report.rows.map((r) => {
     const cells = [
       r.name, String(r.at), gradientText(r.numeric), gradientText(r.analytic),
       ...comparisonCells(r.analyticCheck),
     ];
-    if (report.hasClaim) cells.push(gradientText(r.claimed), ...comparisonCells(r.claimedCheck));
+    if (report.hasClaim) cells.push('|', gradientText(r.claimed), ...comparisonCells(r.claimedCheck));
     return cells;
   });
   const widths = header.map((h, c) => Math.max(h.length, ...body.map((cells) => cells[c]!.length)));
@@ -338,7 +347,7 @@ export function formatGradcheckReport(report: GradcheckReport): string {
     cells.map((s, c) => (rightAligned.has(c) ? s.padStart(widths[c]!) : s.padEnd(widths[c]!))).join('  ').trimEnd();
 
   const lines = [
-    `gradcheck: central differences with eps = ${report.eps}; a gradient g passes when |g − numeric| ≤ ${atol} + ${rtol}·|numeric|`,
+    `gradcheck: central differences with eps = ${short(report.eps)}; a gradient g passes when |g − numeric| ≤ ${short(atol)} + ${short(rtol)}·|numeric|`,
     `f = ${report.value}`,
     line(header),
     ...body.map(line),
@@ -351,6 +360,11 @@ export function formatGradcheckReport(report: GradcheckReport): string {
   }
   lines.push(...reasons);
   return lines.join('\n');
+}
+
+/** 1e-6 rather than 0.000001. */
+function short(x: number): string {
+  return x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential() : String(x);
 }
 
 function comparisonCells(c: Comparison | null): string[] {
@@ -370,8 +384,8 @@ function summary(report: GradcheckReport): string {
   const badEngine = report.rows.filter((r) => r.analyticCheck !== null && !r.analyticCheck.ok).map((r) => r.name);
   const badClaim = report.rows.filter((r) => r.claimedCheck !== null && !r.claimedCheck.ok).map((r) => r.name);
   const unchecked = report.rows.filter((r) => r.verdict === 'UNCHECKED').map((r) => r.name);
-  const what = report.hasClaim ? 'the engine\'s and the claimed gradients' : 'the engine\'s gradient';
-  if (report.ok) return `ok: ${what} agree with central differences for all ${n} input${n === 1 ? '' : 's'}`;
+  const what = report.hasClaim ? 'the engine\'s and the claimed gradients agree' : 'the engine\'s gradient agrees';
+  if (report.ok) return `ok: ${what} with central differences for ${n === 1 ? 'the input' : `all ${n} inputs`}`;
   const parts: string[] = [];
   if (badEngine.length > 0) parts.push(`the engine's gradient disagrees for ${badEngine.join(', ')}`);
   if (badClaim.length > 0) parts.push(`the claimed gradient disagrees for ${badClaim.join(', ')}`);

@@ -24,7 +24,7 @@ export type { MoonLabel, MoonPoint, MoonsDataOptions, MoonsTrainOptions, MoonsSt
 export { fitParity, PARITY_DEFAULTS } from './parity.js';
 export type { ParityOptions, ParityResult } from './parity.js';
 export {
-  PARAM_NAMES, TARGETS, RULES, LEARNER_MISTAKES, trainingSet, initialParams, buildNet111, predict, meanLoss,
+  PARAM_NAMES, TARGETS, RULES, LEARNER_MISTAKES, trainingSet, initialParams, buildNet111, net111Graph, predict, meanLoss,
   autodiffGradients, manualGradients, learnerDeltas, train, checkMonotone,
 } from './net111.js';
 export type { ParamName, Params, Target, Sample, Net111Graph, Rules, TrainOptions, TrainResult } from './net111.js';
@@ -32,3 +32,13 @@ export { isotonicIncreasing, bestMonotoneFit } from './isotonic.js';
 export type { MonotoneFit } from './isotonic.js';
 export { runDemo, formatDemoReport } from './demo.js';
 export type { DemoOptions, DemoReport, GradientRow, ParamSummary } from './demo.js';
+export {
+  agrees, gradcheck, assertGradcheck, formatGradcheckReport, centralDifference, numericGradient, evaluateAt,
+  GradcheckError, EXACT_TOLERANCE, FINITE_DIFFERENCE_TOLERANCE, DEFAULT_EPS,
+} from './gradcheck.js';
+export type {
+  Tolerance, Comparison, GradcheckOptions, GradcheckReport, GradcheckRow, Verdict,
+  NumberFunction, ValueFunction, NamedValueFunction,
+} from './gradcheck.js';
+export { Dual, forwardGradient, forwardDerivative, directionalDerivative } from './dual.js';
+export type { DualOperand } from './dual.js';

@@ -65,8 +65,14 @@ export interface Net111Graph {
 
 /** Builds h, y and the loss from Values for input x and label a. */
 export function buildNet111(p: Params, x: number, a: number): Net111Graph {
-  const w1 = new Value(p.w1, 'w1'), b1 = new Value(p.b1, 'b1');
-  const w2 = new Value(p.w2, 'w2'), b2 = new Value(p.b2, 'b2');
+  return net111Graph({
+    w1: new Value(p.w1, 'w1'), b1: new Value(p.b1, 'b1'), w2: new Value(p.w2, 'w2'), b2: new Value(p.b2, 'b2'),
+  }, x, a);
+}
+
+/** The same network over the caller's parameter Values (so that gradients land on them). */
+export function net111Graph(p: Readonly<Record<ParamName, Value>>, x: number, a: number): Net111Graph {
+  const { w1, b1, w2, b2 } = p;
   const xv = new Value(x, 'x'), av = new Value(a, 'a');
   const h = w1.mul(xv).add(b1).sigmoid();
   h.label = 'h';
