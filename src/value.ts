@@ -71,13 +71,12 @@ const CONST_B = 4; //  a = operand, d0 = ∂out/∂a, d1 = the constant second o
 const CONST_A = 5; //  a = operand (the second), d0 = ∂out/∂a, d1 = the constant first operand
 const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
 
+// A chunk holds CHUNK nodes' numbers interleaved, four to a node (data, grad, d0, d1), so that
+// the backward pass touches one cache line per node.
+const DATA = 0, GRAD = 1, D0 = 2, D1 = 3;
+
 class Chunk {
-  readonly data = new Float64Array(CHUNK);
-  readonly grad = new Float64Array(CHUNK);
-  readonly d0 = new Float64Array(CHUNK);
-  readonly d1 = new Float64Array(CHUNK);
-  readonly op = new Uint8Array(CHUNK);
-  readonly form = new Uint8Array(CHUNK);
+  readonly num = new Float64Array(CHUNK * 4);
   labels: Map<number, string> | undefined = undefined;
 }
 
@@ -104,11 +103,13 @@ function describeUnknown(x: unknown): string {
 
 /** A scalar that remembers how it was computed, so that `backward()` can differentiate it. */
 export class Value {
-  /** @internal */ _c: Chunk;
-  /** @internal */ _i: number;
-  /** @internal The first operand, or null. */ _a: Value | null;
-  /** @internal The second operand, the n-ary operand list, or null. */ _b: Value | readonly Value[] | null;
-  /** @internal Traversal stamp; see `collect`. */ _mark: number;
+  // Declared, not initialised as class fields: the constructor sets them all, in one order.
+  /** @internal */ declare _c: Chunk;
+  /** @internal Offset of this node's numbers in `_c.num`. */ declare _i: number;
+  /** @internal The first operand, or null. */ declare _a: Value | null;
+  /** @internal The second operand, the n-ary operand list, or null. */ declare _b: Value | readonly Value[] | null;
+  /** @internal op code << 3 | form. */ declare _kind: number;
+  /** @internal Traversal stamp; see `collect`. */ declare _mark: number;
 
   constructor(data: number, label?: string) {
     checkNumber(data, 'Value data');
@@ -117,18 +118,19 @@ export class Value {
       used = 0;
     }
     this._c = chunk;
-    this._i = used++;
+    this._i = 4 * used++;
     this._a = null;
     this._b = null;
+    this._kind = LEAF;
     this._mark = 0;
-    chunk.data[this._i] = data;
+    chunk.num[this._i + DATA] = data;
     if (label !== undefined) this.label = label;
   }
 
   /** A leaf standing for a literal number (drawn as a constant, not a variable). */
   static constant(x: number): Value {
     const v = new Value(x);
-    v._c.form[v._i] = CONSTANT;
+    v._kind = CONSTANT;
     return v;
   }
 
@@ -139,18 +141,18 @@ export class Value {
 
   /** The forward value. Mutable, so that optimisers can update parameters in place. */
   get data(): number {
-    return this._c.data[this._i]!;
+    return this._c.num[this._i + DATA]!;
   }
   set data(x: number) {
-    this._c.data[this._i] = checkNumber(x, 'Value data');
+    this._c.num[this._i + DATA] = checkNumber(x, 'Value data');
   }
 
   /** ∂root/∂this after the latest `backward()` (accumulated across calls for leaves). */
   get grad(): number {
-    return this._c.grad[this._i]!;
+    return this._c.num[this._i + GRAD]!;
   }
   set grad(x: number) {
-    this._c.grad[this._i] = checkNumber(x, 'Value grad');
+    this._c.num[this._i + GRAD] = checkNumber(x, 'Value grad');
   }
 
   /** A name for pictures and messages; `""` when unset. */
@@ -164,18 +166,18 @@ export class Value {
 
   /** The operation that made this value, `""` for a leaf. */
   get op(): OpName {
-    const code = this._c.op[this._i]!;
+    const code = this._kind >> 3;
     return code === 0 ? '' : OP_NAMES[code - 1]!;
   }
 
   /** True for a value made directly (a parameter, an input or a constant), not by an operation. */
   get isLeaf(): boolean {
-    return this._c.form[this._i]! <= CONSTANT;
+    return (this._kind & 7) <= CONSTANT;
   }
 
   /** True for a constant leaf: a literal number operand. */
   get isConstant(): boolean {
-    return this._c.form[this._i] === CONSTANT;
+    return (this._kind & 7) === CONSTANT;
   }
 
   /**
@@ -183,8 +185,8 @@ export class Value {
    * afresh on each read: the node itself stores only the number.
    */
   get inputs(): readonly Value[] {
-    const f = this._c.form[this._i]!;
-    const d1 = this._c.d1[this._i]!;
+    const f = this._kind & 7;
+    const d1 = this._c.num[this._i + D1]!;
     switch (f) {
       case UNARY: return [this._a!];
       case BINARY: return [this._a!, this._b as Value];
@@ -200,11 +202,11 @@ export class Value {
    * constant operand (it has no gradient of interest).
    */
   get localGradients(): readonly (number | null)[] {
-    const f = this._c.form[this._i]!;
-    const d0 = this._c.d0[this._i]!;
+    const f = this._kind & 7;
+    const d0 = this._c.num[this._i + D0]!;
     switch (f) {
       case UNARY: return [d0];
-      case BINARY: return [d0, this._c.d1[this._i]!];
+      case BINARY: return [d0, this._c.num[this._i + D1]!];
       case CONST_B: return [d0, null];
       case CONST_A: return [null, d0];
       case NARY: return (this._b as readonly Value[]).map(() => 1);
@@ -277,11 +279,10 @@ function node(op: number, form: number, out: number, a: Value | null, b: Value |
   const v = new Value(out);
   v._a = a;
   v._b = b;
-  const c = v._c, i = v._i;
-  c.op[i] = op;
-  c.form[i] = form;
-  c.d0[i] = d0;
-  c.d1[i] = d1;
+  v._kind = (op << 3) | form;
+  const num = v._c.num, i = v._i;
+  num[i + D0] = d0;
+  num[i + D1] = d1;
   return v;
 }
 
@@ -459,12 +460,14 @@ let stack: (Value | null)[] = [];
 
 /**
  * Puts every node reachable from `root` into `order`, inputs before the nodes made from them, and
- * returns how many. Iterative depth-first search with an explicit stack.
+ * returns how many. Iterative depth-first search with an explicit stack. For a backward pass
+ * (`forBackward`) it also, on first meeting each node, zeroes its grad, after setting a leaf's
+ * grad aside in `leafList`/`savedLeafGrad` (their count is left in `leafCount`).
  */
-function collect(root: Value): number {
+function collect(root: Value, forBackward: boolean): number {
   pass = (pass + 1) & 0x1fffffff;
   const open = 2 * pass + 1, done = 2 * pass + 2;
-  let sp = 0, n = 0, deepest = 1;
+  let sp = 0, n = 0, deepest = 1, leaves = 0;
   stack[sp++] = root;
   while (sp > 0) {
     if (sp > deepest) deepest = sp;
@@ -473,23 +476,37 @@ function collect(root: Value): number {
     if (m === done) { sp--; continue; }
     if (m === open) { v._mark = done; order[n++] = v; sp--; continue; }
     v._mark = open;
-    const a = v._a, b = v._b;
-    if (a !== null && a._mark !== done) stack[sp++] = a;
-    if (b !== null) {
-      if (b instanceof Value) {
-        if (b._mark !== done) stack[sp++] = b;
-      } else {
-        for (let k = b.length - 1; k >= 0; k--) if (b[k]!._mark !== done) stack[sp++] = b[k]!;
+    const form = v._kind & 7;
+    if (forBackward) {
+      const num = v._c.num, g = v._i + GRAD;
+      if (form <= CONSTANT) {
+        if (leaves === savedLeafGrad.length) {
+          const grown = new Float64Array(2 * leaves);
+          grown.set(savedLeafGrad);
+          savedLeafGrad = grown;
+        }
+        savedLeafGrad[leaves] = num[g]!;
+        leafList[leaves++] = v;
       }
+      num[g] = 0;
+    }
+    if (form === NARY) {
+      const b = v._b as readonly Value[];
+      for (let k = b.length - 1; k >= 0; k--) if (b[k]!._mark !== done) stack[sp++] = b[k]!;
+    } else if (form > CONSTANT) {
+      const a = v._a!;
+      if (a._mark !== done) stack[sp++] = a;
+      if (form === BINARY && (v._b as Value)._mark !== done) stack[sp++] = v._b as Value;
     }
   }
   for (let k = 0; k < deepest; k++) stack[k] = null;
+  leafCount = leaves;
   return n;
 }
 
 /** Every node `root` depends on (itself included), each once, inputs before the nodes made from them. */
 export function topologicalOrder(root: Value): Value[] {
-  const n = collect(root);
+  const n = collect(root, false);
   const result = order.slice(0, n) as Value[];
   release(n);
   return result;
@@ -505,79 +522,66 @@ function release(n: number): void {
 // Leaves met by the current pass, with their gradients from before it.
 let leafList: (Value | null)[] = [];
 let savedLeafGrad = new Float64Array(256);
+let leafCount = 0;
+
+/** Puts every leaf's grad back as it was before the pass, and forgets the leaves. */
+function restoreLeaves(leaves: number, addPass: boolean): void {
+  for (let k = 0; k < leaves; k++) {
+    const v = leafList[k]!;
+    const g = v._i + GRAD;
+    v._c.num[g] = addPass ? savedLeafGrad[k]! + v._c.num[g]! : savedLeafGrad[k]!;
+    leafList[k] = null;
+  }
+}
 
 function backward(root: Value): void {
-  const n = collect(root);
   // Interior grads restart at 0; each leaf's grad is set aside so that this pass's contributions
   // are summed on their own and then added to it once.
-  let leaves = 0;
-  for (let k = 0; k < n; k++) {
-    const v = order[k]!;
-    const c = v._c, i = v._i;
-    if (c.form[i]! <= CONSTANT) {
-      if (leaves === savedLeafGrad.length) {
-        const grown = new Float64Array(2 * leaves);
-        grown.set(savedLeafGrad);
-        savedLeafGrad = grown;
-      }
-      savedLeafGrad[leaves] = c.grad[i]!;
-      leafList[leaves++] = v;
-    }
-    c.grad[i] = 0;
-  }
-  root._c.grad[root._i] = 1;
+  const n = collect(root, true);
+  const leaves = leafCount;
+  root._c.num[root._i + GRAD] = 1;
   try {
     // Reverse topological order: a node's grad is complete before it is passed on.
     for (let k = n - 1; k >= 0; k--) {
       const v = order[k]!;
-      const c = v._c, i = v._i;
-      const form = c.form[i]!;
+      const form = v._kind & 7;
       if (form <= CONSTANT) continue;
-      const g = c.grad[i]!;
+      const num = v._c.num, i = v._i;
+      const g = num[i + GRAD]!;
       if (form === NARY) {
         const b = v._b as readonly Value[];
-        for (let j = 0; j < b.length; j++) b[j]!._c.grad[b[j]!._i] += g;
+        for (let j = 0; j < b.length; j++) b[j]!._c.num[b[j]!._i + GRAD] += g;
         continue;
       }
-      const d0 = c.d0[i]!;
+      const d0 = num[i + D0]!;
       if (d0 - d0 !== 0) throw nonFiniteDerivative(v, 0, d0);
       const a = v._a!;
-      a._c.grad[a._i] += g * d0;
+      a._c.num[a._i + GRAD] += g * d0;
       if (form === BINARY) {
-        const d1 = c.d1[i]!;
+        const d1 = num[i + D1]!;
         if (d1 - d1 !== 0) throw nonFiniteDerivative(v, 1, d1);
         const b = v._b as Value;
-        b._c.grad[b._i] += g * d1;
+        b._c.num[b._i + GRAD] += g * d1;
       }
     }
   } catch (e) {
-    // Leave the leaves as they were before this pass.
-    for (let k = 0; k < leaves; k++) {
-      leafList[k]!._c.grad[leafList[k]!._i] = savedLeafGrad[k]!;
-      leafList[k] = null;
-    }
+    restoreLeaves(leaves, false);
     throw e;
   } finally {
     release(n);
   }
   // A leaf whose gradient overflowed fails the whole pass, leaving every leaf as it was.
-  let bad: Value | null = null;
-  let badGrad = 0;
-  for (let k = 0; k < leaves && bad === null; k++) {
-    const v = leafList[k]!;
-    const g = v._c.grad[v._i]!;
-    if (g - g !== 0) { bad = v; badGrad = g; }
-  }
   for (let k = 0; k < leaves; k++) {
     const v = leafList[k]!;
-    v._c.grad[v._i] = bad === null ? savedLeafGrad[k]! + v._c.grad[v._i]! : savedLeafGrad[k]!;
-    leafList[k] = null;
+    const g = v._c.num[v._i + GRAD]!;
+    if (g - g !== 0) {
+      const info = operandInfo(v);
+      restoreLeaves(leaves, false);
+      throw new NonFiniteError(
+        `backward(): the gradient of ${formatOperand('leaf', info)} overflowed to ${g}`, v.op, [info]);
+    }
   }
-  if (bad !== null) {
-    throw new NonFiniteError(
-      `backward(): the gradient of ${formatOperand('leaf', operandInfo(bad))} overflowed to ${badGrad}`,
-      bad.op, [operandInfo(bad)]);
-  }
+  restoreLeaves(leaves, true);
 }
 
 function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError {
@@ -592,5 +596,5 @@ function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError 
 
 /** Sets the gradient of every given value to 0 (for leaves, whose gradients accumulate across calls). */
 export function zeroGrad(values: Iterable<Value>): void {
-  for (const v of values) v._c.grad[v._i] = 0;
+  for (const v of values) v._c.num[v._i + GRAD] = 0;
 }
