@@ -302,10 +302,8 @@ export function formatDemoReport(r: DemoReport): string {
     line(`   ${ti.input.padEnd(7)} x = ${fmt(ti.x).padEnd(7)} y = ${ti.y.toFixed(4)}${ti.insideTrainingRange ? '' : '   ← outside the training range'}`);
   }
   line('   Normalise test inputs as the training data was (x/9); 16 is outside the data either way.');
-  if (r.files.length) {
-    line();
-    line(`Files: ${r.files.join(', ')}`);
-  }
+  line();
+  if (r.files.length) line(`Files: ${r.files.join(', ')}`);
   line('The full gradient table: --json (e.g. npm start --silent -- --json).');
   return out.join('\n');
 }

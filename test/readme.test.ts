@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ROOT } from './cli-helpers.js';
+import { ROOT, runCli } from './cli-helpers.js';
 
 const readme = readFileSync(`${ROOT}/README.md`, 'utf8');
 const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]!);
@@ -29,5 +29,17 @@ describe('README examples', () => {
     expect(r.status).toBe(0);
     const printed = r.stdout.split('\n').map((l) => l.trim()).filter((l) => l !== '');
     expect(printed).toEqual(expected);
+  }, 60_000);
+});
+
+describe('README sample output', () => {
+  it('is what `npm start` prints now', () => {
+    const block = /### Sample output[\s\S]*?```text\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const r = runCli(['demo', '--no-files']);
+    expect(r.code).toBe(0);
+    const withoutFiles = (text: string): string => text.split('\n').filter((l) => !l.startsWith('Files:')).join('\n').trim();
+    // A difference means the README is stale: paste the output of `npm start --silent` into it.
+    expect(withoutFiles(r.stdout)).toBe(withoutFiles(block!));
   }, 60_000);
 });
