@@ -42,3 +42,5 @@ export type {
 } from './gradcheck.js';
 export { Dual, forwardGradient, forwardDerivative, directionalDerivative } from './dual.js';
 export type { DualOperand } from './dual.js';
+export { compile, CODE_LINE_LIMIT } from './compile.js';
+export type { CompiledFunction, CompiledResult, CompileOptions, Strategy } from './compile.js';

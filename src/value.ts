@@ -589,6 +589,8 @@ function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError 
   const info = inputs.map(operandInfo);
   const names = inputs.length === 1 ? ['x'] : ['a', 'b'];
   const list = info.map((o, k) => formatOperand(names[k] ?? `x${k}`, o)).join(', ');
+  // Slot 0 holds the Value operand, which is the second input when the constant comes first.
+  if ((v._kind & 7) === CONST_A) slot = 1;
   return new NonFiniteError(
     `backward(): the local derivative of ${v.op}(${list}) with respect to ${names[slot]} is ${d}, not a finite number`,
     v.op, info);

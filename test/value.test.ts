@@ -782,3 +782,11 @@ describe('operands that are neither Values nor numbers', () => {
     expect(() => neg(null as unknown as Value)).toThrow(TypeError);
   });
 });
+
+describe('a non-finite derivative with a constant first operand', () => {
+  it('names the Value operand (b) in the message', () => {
+    const x = new Value(1e-200, 'x');
+    const q = div(3, x);
+    expect(() => q.backward()).toThrow(/with respect to b/);
+  });
+});
