@@ -171,3 +171,24 @@ describe('usage', () => {
     }
   });
 });
+
+describe('micrograd moons and graphs', () => {
+  it('moons trains and reports as JSON, deterministic under the seed', () => {
+    const args = ['moons', '--steps', '5', '--no-files', '--json'];
+    const r = runCli(args);
+    expect(r.code).toBe(0);
+    const run = JSON.parse(r.stdout) as { steps: number; points: number; curve: { loss: number }[]; final: { loss: number; accuracy: number }; files: string[] };
+    expect([run.steps, run.points, run.curve.length, run.files.length]).toEqual([5, 100, 5, 0]);
+    expect(run.final.accuracy).toBeGreaterThan(0.5);
+    expect(JSON.parse(runCli(args).stdout).final).toEqual(run.final);
+  }, 60_000);
+
+  it('graphs writes every example picture into the folder given', () => {
+    const out = join(tmp, 'graphs');
+    const r = runCli(['graphs', '--out', out], { timeout: 120_000 });
+    expect(r.code).toBe(0);
+    for (const f of ['net111-loss.svg', 'net111-backward.svg', 'micrograd-expression.svg', 'moons-boundary.svg', 'moons-loss.svg']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+  }, 120_000);
+});
