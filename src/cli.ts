@@ -19,11 +19,11 @@ class UsageError extends Error {}
 // ---------------------------------------------------------------------------------------------
 // Option parsing.
 
-function integer(name: string, min: number) {
+function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (text: string): number => {
     const n = Number(text);
-    if (!/^\s*[+-]?\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min) {
-      throw new InvalidArgumentError(`${name} must be a whole number ≥ ${min}, got "${text}"`);
+    if (!/^\s*[+-]?\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
     }
     return n;
   };
@@ -32,7 +32,7 @@ function integer(name: string, min: number) {
 function positiveNumber(name: string) {
   return (text: string): number => {
     const n = Number(text);
-    if (text.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${text}"`);
+    if (!DECIMAL.test(text.trim()) || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${text}"`);
     return n;
   };
 }
@@ -47,6 +47,9 @@ function oneOf<T extends string>(name: string, allowed: readonly T[]) {
 }
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Seeds are reduced to 32 bits by the generator: larger ones would repeat smaller ones' runs. */
+const SEED_MAX = 2 ** 32 - 1;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** `--at x=0.5,w1=0.3` (repeatable): the variables' values. */
 function collectAt(text: string, previous: Map<string, number> = new Map()): Map<string, number> {
@@ -58,7 +61,7 @@ function collectAt(text: string, previous: Map<string, number> = new Map()): Map
       throw new InvalidArgumentError(`--at takes name=value pairs separated by commas, got "${part}"`);
     }
     const n = Number(value);
-    if (!Number.isFinite(n)) throw new InvalidArgumentError(`--at ${name} must be a finite number, got "${value}"`);
+    if (!DECIMAL.test(value) || !Number.isFinite(n)) throw new InvalidArgumentError(`--at ${name} must be a finite decimal number, got "${value}"`);
     if (previous.has(name)) throw new InvalidArgumentError(`--at gives ${name} twice`);
     previous.set(name, n);
   }
@@ -111,8 +114,9 @@ function modelAt(source: string, at: Map<string, number> | undefined): ModelAt {
   return { program, variables, at: Object.fromEntries(given) };
 }
 
-async function writePicture(path: string, root: Value, marks?: ReadonlyMap<Value, string>): Promise<void> {
+async function writePicture(path: string, root: Value, marks?: ReadonlyMap<Value, string>, only?: '.svg' | '.dot'): Promise<void> {
   const ext = extname(path).toLowerCase();
+  if (only !== undefined && ext !== only) throw new UsageError(`this file must end in ${only}, got "${path}"`);
   if (ext !== '.svg' && ext !== '.dot') throw new UsageError(`the output file must end in .svg or .dot, got "${path}"`);
   const dot = toDot(root, marks ? { marks } : {});
   const text = ext === '.dot' ? dot : await renderSvg(dot);
@@ -125,7 +129,7 @@ async function writePicture(path: string, root: Value, marks?: ReadonlyMap<Value
 
 const LEARNER_MODEL = 'h = sigmoid(w1*x + b1); y = sigmoid(w2*h + b2); (y - a)^2';
 
-export function buildProgram(): Command {
+function buildProgram(): Command {
   const program = new Command('micrograd')
     .description('A scalar autodiff engine: the learner\'s 1-1-1 network, gradient checks and DOT graphs of the backward pass.')
     .version('0.1.0')
@@ -139,7 +143,7 @@ export function buildProgram(): Command {
 
   command('demo', { isDefault: true })
     .description('the learner\'s 1-1-1 sigmoid network: manual vs autodiff gradients, and why it never learns parity (what `npm start` runs)')
-    .option('--seed <n>', 'seed for the initial weights and the sample picks', integer('--seed', 0), DEFAULT_SEED)
+    .option('--seed <n>', 'seed for the initial weights and the sample picks', integer('--seed', 0, SEED_MAX), DEFAULT_SEED)
     .option('--steps <n>', 'SGD steps per training run', integer('--steps', 1), 10_000)
     .option('--out <dir>', 'folder for the graph files', 'graphs')
     .option('--no-files', 'write no files')
@@ -169,8 +173,8 @@ export function buildProgram(): Command {
       const g = buildGraph(m.program, m.at);
       g.output.backward();
       const gradients = Object.fromEntries([...g.variables].map(([name, v]) => [name, v.grad]));
-      if (o.dot) await writePicture(o.dot.endsWith('.dot') ? o.dot : `${o.dot}.dot`, g.output);
-      if (o.svg) await writePicture(o.svg.endsWith('.svg') ? o.svg : `${o.svg}.svg`, g.output);
+      if (o.dot) await writePicture(o.dot, g.output, undefined, '.dot');
+      if (o.svg) await writePicture(o.svg, g.output, undefined, '.svg');
       if (o.json) return printJson({ value: g.output.data, gradients });
       const rows = [['value', String(g.output.data)], ...Object.entries(gradients).map(([n, d]) => [`∂/∂${n}`, String(d)])];
       process.stdout.write(`${table(['', ''], rows, new Set()).split('\n').slice(1).join('\n')}\n`);
@@ -197,10 +201,18 @@ export function buildProgram(): Command {
       const m = modelAt(source, o.at);
       const unknown = [...o.manual.keys()].filter((n) => !m.variables.includes(n));
       if (unknown.length) {
-        throw new UsageError(`--manual names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is not a variable' : 'are not variables'} of the expression (its variables: ${m.variables.join(', ')})`);
+        throw new UsageError(`--manual names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is not a variable' : 'are not variables'} of the expression (its variables: ${m.variables.join(', ') || 'none'})`);
       }
       // The engine's gradient and central differences, by the one gradcheck implementation.
-      const report = gradcheck((xs: Readonly<Record<string, Value>>) => buildGraph(m.program, xs).output, m.at);
+      // A step x ± eps outside the model's domain must reach gradcheck as the engine's NonFiniteError
+      // (that input's numeric gradient is then unavailable), not as a mistake in the user's text.
+      const report = gradcheck((xs: Readonly<Record<string, Value>>) => {
+        try {
+          return buildGraph(m.program, xs).output;
+        } catch (e) {
+          throw e instanceof ExpressionError && e.cause instanceof NonFiniteError ? e.cause : e;
+        }
+      }, m.at);
       const g = buildGraph(m.program, m.at);
       g.output.backward();
       const scope = Object.fromEntries([...g.names].map(([n, v]) => [n, v.data]));
@@ -215,19 +227,23 @@ export function buildProgram(): Command {
         const r = report.rows.find((row) => row.name === name)!;
         const autodiff = g.variables.get(name)!.grad;
         const c = agrees(manual, autodiff, EXACT_TOLERANCE);
-        return { name, manual, autodiff, numeric: r.numeric, absError: c.absError, relError: c.relError, ok: c.ok, engineVsNumeric: r.verdict };
+        return {
+          name, manual, autodiff, numeric: r.numeric, absError: c.absError, relError: c.relError, ok: c.ok,
+          engineVsNumeric: r.verdict, numericUnavailable: r.numericUnavailable,
+        };
       });
       const ok = rows.every((r) => r.ok);
       if (o.svg) {
         const marks = new Map(rows.filter((r) => !r.ok).map((r) => [g.variables.get(r.name)!, mismatchNote(r.manual, r.autodiff)] as const));
-        await writePicture(o.svg.endsWith('.svg') ? o.svg : `${o.svg}.svg`, g.output, marks);
+        await writePicture(o.svg, g.output, marks, '.svg');
       }
       if (o.json) {
-        printJson({ ok, rows: rows.map(({ engineVsNumeric: _, ...r }) => r) });
+        printJson({ ok, rows: rows.map(({ engineVsNumeric: _, numericUnavailable: __, ...r }) => r) });
       } else {
         const f = (x: number | null): string => (x === null ? 'n/a' : formatNumber(x, 6));
         const body = rows.map((r) => [r.name, f(r.manual), f(r.autodiff), f(r.numeric), formatNumber(r.absError, 2), formatNumber(r.relError, 2), r.ok ? 'ok' : 'WRONG']);
         process.stdout.write(`${table(['name', 'manual', 'autodiff', 'numeric', 'abs err', 'rel err', 'verdict'], body, new Set([1, 2, 3, 4, 5]))}\n`);
+        for (const r of rows) if (r.numericUnavailable) process.stdout.write(`note: no central difference for ${r.name}: ${r.numericUnavailable}\n`);
         const suspicious = rows.filter((r) => r.engineVsNumeric === 'MISMATCH').map((r) => r.name);
         if (suspicious.length) process.stdout.write(`note: autodiff and central differences disagree for ${suspicious.join(', ')} (a kink such as relu at 0, or a badly scaled input)\n`);
         process.stdout.write(ok ? 'All manual gradients agree with autodiff.\n' : `${rows.filter((r) => !r.ok).length} of ${rows.length} manual gradients disagree with autodiff.\n`);
@@ -253,7 +269,7 @@ export function buildProgram(): Command {
     .description('the learner\'s training run: SGD on the 1-1-1 network, one random sample per step')
     .option('--steps <n>', 'SGD steps', integer('--steps', 0), 10_000)
     .option('--lr <x>', 'learning rate', positiveNumber('--lr'), 0.1)
-    .option('--seed <n>', 'seed for the initial weights and the sample picks', integer('--seed', 0), DEFAULT_SEED)
+    .option('--seed <n>', 'seed for the initial weights and the sample picks', integer('--seed', 0, SEED_MAX), DEFAULT_SEED)
     .option('--target <t>', `labels: ${TARGETS.join(' | ')}`, oneOf('--target', TARGETS), 'parity')
     .option('--rules <r>', `how to update: ${RULES.join(' | ')}`, oneOf('--rules', RULES), 'autodiff')
     .option('--json', 'print the run as JSON (parameters, loss curve, outputs)')
@@ -278,7 +294,7 @@ export function buildProgram(): Command {
 
   command('moons')
     .description('micrograd\'s demo: a 2-16-16-1 relu MLP trained on two moons, with decision-boundary and loss plots')
-    .option('--seed <n>', 'seed for the data and the initial weights', integer('--seed', 0), 1)
+    .option('--seed <n>', 'seed for the data and the initial weights', integer('--seed', 0, SEED_MAX), 1)
     .option('--steps <n>', 'full-batch SGD steps', integer('--steps', 1), 100)
     .option('--out <dir>', 'folder for moons-boundary.svg and moons-loss.svg', 'graphs')
     .option('--no-files', 'write no files')
@@ -314,7 +330,7 @@ export function buildProgram(): Command {
 }
 
 /** Runs the command line; resolves to the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+async function main(argv: readonly string[]): Promise<number> {
   process.exitCode = undefined;
   try {
     await buildProgram().parseAsync(argv as string[]);
@@ -337,4 +353,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv);
+/**
+ * An expression that starts with a minus (`micrograd grad "-x^2" …`) would be read as an option:
+ * for the commands that take one, a leading space keeps it an argument (the parser ignores it).
+ */
+function protectExpression(argv: readonly string[]): string[] {
+  const args = [...argv];
+  const k = args.findIndex((a, i) => i >= 2 && !a.startsWith('-'));
+  const next = args[k + 1];
+  if (k >= 0 && ['grad', 'check', 'dot'].includes(args[k]!) && next !== undefined
+    && /^-[^-]/.test(next) && !['-h', '-o'].includes(next)) {
+    args[k + 1] = ` ${next}`;
+  }
+  return args;
+}
+
+process.exitCode = await main(protectExpression(process.argv));

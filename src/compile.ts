@@ -124,7 +124,7 @@ const RULES: { readonly [O in Exclude<Op, 'sum'>]: Rule } = {
   '*': { value: (n) => `${n.a} * ${n.b}`, mayFail: true, da: (n) => n.b, db: (n) => n.a, checkDerivative: false, keepDerivative: false },
   '/': {
     value: (n) => `${n.a} / ${n.b}`, mayFail: true,
-    da: (n) => `1 / ${n.b}`, db: (n) => `-${n.a} / (${n.b} * ${n.b})`, checkDerivative: true, keepDerivative: false,
+    da: (n) => `1 / ${n.b}`, db: (n) => `-(${n.a} / ${n.b}) / ${n.b}`, checkDerivative: true, keepDerivative: false,
   },
   pow: {
     value: (n) => `Math.pow(${n.a}, ${n.b})`, mayFail: true,

@@ -117,6 +117,8 @@ export class Neuron extends Module {
     let z = 0;
     for (let i = 0; i < this.w.length; i++) z += this.w[i]!.data * x[i]!;
     z += this.b.data;
+    // As forward() would: a non-finite sum is an error, not a NaN that relu turns into 0.
+    if (!Number.isFinite(z)) throw new RangeError(`the neuron's weighted sum is ${z}, not a finite number (inputs ${x.join(', ')})`);
     return activateNumber(z, this.activation);
   }
 
@@ -517,6 +519,10 @@ export class Adam implements Optimizer {
       const g = ps[k]!.grad;
       m[k] = b1 * this.m[k]! + (1 - b1) * g;
       v[k] = b2 * this.v[k]! + (1 - b2) * g * g;
+      // g² can overflow where g does not; an infinite v would freeze the parameter for good.
+      if (!Number.isFinite(v[k]!)) {
+        throw new RangeError(`Adam step: parameter ${k} (data ${ps[k]!.data}, grad ${g}) has a squared gradient that overflows; scale the loss down`);
+      }
       next[k] = ps[k]!.data - lr * (m[k]! / c1) / (Math.sqrt(v[k]! / c2) + eps);
     }
     commit('Adam', ps, next);

@@ -91,6 +91,7 @@ function checkNumber(x: unknown, what: string): number {
 
 function describeUnknown(x: unknown): string {
   if (x === null) return 'null';
+  if (x === undefined) return 'undefined';
   if (typeof x === 'string') return `string ${JSON.stringify(x)}`;
   if (typeof x === 'object') {
     const name = (x as object).constructor?.name;
@@ -349,7 +350,8 @@ export function mul(x: Operand, y: Operand): Value {
 
 export function div(x: Operand, y: Operand): Value {
   const a = valueOf(x), b = valueOf(y);
-  return binary('/', x, y, a / b, 1 / b, -a / (b * b));
+  // −a/b² as −(a/b)/b: b·b would underflow for |b| < 1.5e-154 where the derivative is still finite.
+  return binary('/', x, y, a / b, 1 / b, -(a / b) / b);
 }
 
 /**
@@ -570,10 +572,11 @@ function backward(root: Value): void {
   } finally {
     release(n);
   }
-  // A leaf whose gradient overflowed fails the whole pass, leaving every leaf as it was.
+  // A leaf whose gradient overflows (this pass's, or the sum with earlier passes') fails the whole
+  // pass, leaving every leaf as it was.
   for (let k = 0; k < leaves; k++) {
     const v = leafList[k]!;
-    const g = v._c.num[v._i + GRAD]!;
+    const g = savedLeafGrad[k]! + v._c.num[v._i + GRAD]!;
     if (g - g !== 0) {
       const info = operandInfo(v);
       restoreLeaves(leaves, false);

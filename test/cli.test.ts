@@ -49,8 +49,8 @@ describe('micrograd grad', () => {
     const r = runCli(['grad', 'w*x + b', '--at', 'x=1']);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/w/);
-    expect(r.stderr).toMatch(/b/);
+    expect(r.stderr).toMatch(/'w'/);
+    expect(r.stderr).toMatch(/'b'/);
     expect(r.stderr).toMatch(/\^/);
     expect(r.stderr).not.toMatch(/    at /);
   });
@@ -103,7 +103,11 @@ describe('micrograd check', () => {
     expect(bad.stdout).toMatch(/WRONG/);
     const text = readFileSync(svg, 'utf8');
     expect(text).toMatch(/manual .* autodiff/);
-    expect(text).toMatch(/red|#d62728|#c00|crimson|#ff/i);
+    // The marked leaf (w2) is drawn in the mark colour; no other node is.
+    expect(text.match(/#dc2626/g)?.length ?? 0).toBeGreaterThan(0);
+    const good = runCli(['check', MODEL, '--at', atArg, '--manual', 'w2=2*(y-a)*y*(1-y)*h', '--svg', join(tmp, 'check-ok.svg')]);
+    expect(good.code).toBe(0);
+    expect(readFileSync(join(tmp, 'check-ok.svg'), 'utf8')).not.toMatch(/#dc2626/);
   });
 
   it('rejects a manual gradient for a name that is not a variable, exit 2', () => {
@@ -191,4 +195,24 @@ describe('micrograd moons and graphs', () => {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
   }, 120_000);
+});
+
+describe('edge cases a user meets', () => {
+  it('takes an expression that starts with a minus', () => {
+    const r = runCli(['grad', '-x^2', '--at', 'x=3', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ value: -9, gradients: { x: -6 } });
+  });
+
+  it('checks at a point within eps of the domain\'s edge: no central difference, still a verdict', () => {
+    const r = runCli(['check', 'log(x)', '--at', 'x=1e-7', '--manual', 'x=1/x']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/n\/a/);
+    expect(r.stdout).toMatch(/no central difference for x/);
+  });
+
+  it('refuses hexadecimal values and seeds the generator cannot tell apart', () => {
+    expect(runCli(['grad', 'x', '--at', 'x=0x10']).code).toBe(2);
+    expect(runCli(['train', '--seed', '4294967297']).code).toBe(2);
+  });
 });

@@ -367,3 +367,22 @@ describe('optimisers', () => {
     expect(ps.map((p) => p.data)).toEqual([1, 2]);
   });
 });
+
+describe('bad numbers in evaluate and Adam', () => {
+  it('evaluate refuses NaN or non-number inputs instead of returning 0', () => {
+    const model = new MLP(2, [3, 1], { seed: 1 });
+    expect(() => model.evaluate([Number.NaN, 1])).toThrow(/not a finite number/);
+    expect(() => model.evaluate(['a' as unknown as number, 1])).toThrow(/not a finite number/);
+  });
+
+  it('Adam refuses a gradient whose square overflows, leaving the parameter as it was', () => {
+    const p = new Value(1);
+    const opt = new Adam([p], { lr: 0.1 });
+    p.grad = 1e200;
+    expect(() => opt.step()).toThrow(/overflows/);
+    expect(p.data).toBe(1);
+    p.grad = 1;
+    opt.step();
+    expect(p.data).not.toBe(1);
+  });
+});

@@ -790,3 +790,22 @@ describe('a non-finite derivative with a constant first operand', () => {
     expect(() => q.backward()).toThrow(/with respect to b/);
   });
 });
+
+describe('gradients that overflow across calls', () => {
+  it('throw when the sum with earlier passes overflows, leaving the leaf as it was', () => {
+    const x = new Value(1, 'x');
+    const y = x.mul(1e308);
+    y.backward();
+    expect(x.grad).toBe(1e308);
+    expect(() => y.backward()).toThrow(NonFiniteError);
+    expect(x.grad).toBe(1e308);
+  });
+
+  it('keep ∂(a/b)/∂b finite where b² underflows', () => {
+    const a = new Value(1e-200), b = new Value(1e-200);
+    const q = div(a, b);
+    q.backward();
+    // −a/b² = −1e200 exactly by hand (a = b).
+    expect(b.grad / -1e200).toBeCloseTo(1, 12);
+  });
+});
