@@ -35,6 +35,7 @@
  *   take no part in the backward pass, so their local derivatives are not checked.
  */
 import { NonFiniteError, Value, topologicalOrder, type OpName } from './value.js';
+import { describeUnknown } from './describe.js';
 
 type Op = Exclude<OpName, ''>;
 
@@ -437,16 +438,6 @@ function fuseDots(raw: readonly RawOp[], m: number, gradientCount: number, outpu
 // ---------------------------------------------------------------------------------------------
 // Errors met at run time, worded as the engine words them.
 
-function describeUnknown(x: unknown): string {
-  if (x === null) return 'null';
-  if (x === undefined) return 'undefined';
-  if (typeof x === 'string') return `string ${JSON.stringify(x)}`;
-  if (typeof x === 'object') {
-    const name = (x as object).constructor?.name;
-    return name && name !== 'Object' ? `an instance of ${name}` : 'an object';
-  }
-  return `${typeof x} ${String(x)}`;
-}
 
 function operandNames(count: number): string[] {
   const names = count === 1 ? ['x'] : ['a', 'b'];

@@ -14,6 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { renderGraphFromSource } from 'graphviz-cli';
 import { topologicalOrder, Value, type OpName } from './value.js';
+import { describeUnknown } from './describe.js';
 
 /** A node to draw as wrong (red), with a note saying why. */
 export interface DotMark {
@@ -112,16 +113,16 @@ export function formatNumber(x: number, precision = 4): string {
  * changed since, rebuild the graph (as a forward pass does) before drawing.
  */
 export function toDot(root: Value, options: DotOptions = {}): string {
-  if (!(root instanceof Value)) throw new TypeError(`toDot: root must be a Value, got ${describe(root)}`);
+  if (!(root instanceof Value)) throw new TypeError(`toDot: root must be a Value, got ${describeUnknown(root)}`);
   const precision = options.precision ?? 4;
   checkPrecision(precision);
   const rankdir = options.rankdir ?? 'LR';
   if (rankdir !== 'LR' && rankdir !== 'TB') {
-    throw new RangeError(`toDot: rankdir must be 'LR' or 'TB', got ${describe(rankdir)}`);
+    throw new RangeError(`toDot: rankdir must be 'LR' or 'TB', got ${describeUnknown(rankdir)}`);
   }
   const maxNodes = options.maxNodes ?? DEFAULT_MAX_NODES;
   if (!(Number.isInteger(maxNodes) && maxNodes >= 1)) {
-    throw new RangeError(`toDot: maxNodes must be a whole number ≥ 1, got ${describe(maxNodes)}`);
+    throw new RangeError(`toDot: maxNodes must be a whole number ≥ 1, got ${describeUnknown(maxNodes)}`);
   }
   const edgeLabels = options.edgeLabels ?? true;
   const legend = options.legend ?? true;
@@ -214,7 +215,7 @@ function muteFontWidthWarnings(): void {
 
 /** Renders DOT text to SVG with the bundled Graphviz; a DOT error becomes an Error saying so. */
 export async function renderSvg(dot: string): Promise<string> {
-  if (typeof dot !== 'string') throw new TypeError(`renderSvg: dot must be a string, got ${describe(dot)}`);
+  if (typeof dot !== 'string') throw new TypeError(`renderSvg: dot must be a string, got ${describeUnknown(dot)}`);
   // graphviz-cli reads standard input when given no text, which would hang.
   if (dot.trim() === '') throw new Error('renderSvg: the DOT text is empty');
   muteFontWidthWarnings();
@@ -239,7 +240,7 @@ export interface GraphFiles {
  */
 export async function writeGraph(source: Value | string, basePath: string, options?: DotOptions): Promise<GraphFiles> {
   if (typeof basePath !== 'string' || basePath === '') {
-    throw new TypeError(`writeGraph: basePath must be a non-empty string, got ${describe(basePath)}`);
+    throw new TypeError(`writeGraph: basePath must be a non-empty string, got ${describeUnknown(basePath)}`);
   }
   let dot: string;
   if (typeof source === 'string') {
@@ -248,7 +249,7 @@ export async function writeGraph(source: Value | string, basePath: string, optio
   } else if (source instanceof Value) {
     dot = toDot(source, options);
   } else {
-    throw new TypeError(`writeGraph: source must be a Value or DOT text, got ${describe(source)}`);
+    throw new TypeError(`writeGraph: source must be a Value or DOT text, got ${describeUnknown(source)}`);
   }
   const svg = await renderSvg(dot);
   const base = basePath.replace(/\.(dot|svg)$/, '');
@@ -299,7 +300,7 @@ function collectMarks(
   let list: readonly DotMark[];
   if (marks instanceof Map) list = [...marks].map(([value, note]) => ({ value, note }));
   else if (Array.isArray(marks)) list = marks;
-  else throw new TypeError(`toDot: marks must be a Map<Value, string> or an array of { value, note }, got ${describe(marks)}`);
+  else throw new TypeError(`toDot: marks must be a Map<Value, string> or an array of { value, note }, got ${describeUnknown(marks)}`);
   const notes = new Map<Value, string[]>();
   list.forEach((mark: DotMark, k) => {
     if (!(mark?.value instanceof Value) || typeof mark.note !== 'string') {
@@ -333,7 +334,7 @@ function tooLarge(order: readonly Value[], maxNodes: number): Error {
 
 function checkPrecision(precision: number): void {
   if (!(Number.isInteger(precision) && precision >= 1 && precision <= 17)) {
-    throw new RangeError(`precision must be a whole number from 1 to 17, got ${describe(precision)}`);
+    throw new RangeError(`precision must be a whole number from 1 to 17, got ${describeUnknown(precision)}`);
   }
 }
 
@@ -370,10 +371,3 @@ const PLAIN_ESCAPES: Readonly<Record<string, string>> = {
   '\n': '\\n',
 };
 
-function describe(x: unknown): string {
-  if (x === null) return 'null';
-  if (x === undefined) return 'undefined';
-  if (typeof x === 'string') return `string ${JSON.stringify(x)}`;
-  if (typeof x === 'object') return x.constructor?.name ? `a ${x.constructor.name}` : 'an object';
-  return `${typeof x} ${String(x)}`;
-}

@@ -12,6 +12,8 @@
  * generation to copy.
  */
 
+import { describeUnknown } from './describe.js';
+
 /** A second operand: another Value, or a plain number treated as a constant. */
 export type Operand = Value | number;
 
@@ -89,16 +91,6 @@ function checkNumber(x: unknown, what: string): number {
   return x;
 }
 
-function describeUnknown(x: unknown): string {
-  if (x === null) return 'null';
-  if (x === undefined) return 'undefined';
-  if (typeof x === 'string') return `string ${JSON.stringify(x)}`;
-  if (typeof x === 'object') {
-    const name = (x as object).constructor?.name;
-    return name && name !== 'Object' ? `an instance of ${name}` : 'an object';
-  }
-  return `${typeof x} ${String(x)}`;
-}
 
 // ---------------------------------------------------------------------------------------------
 
