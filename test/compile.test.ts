@@ -5,6 +5,7 @@
  * as a fresh trace would. Gradients are also checked against hand formulas and central differences.
  */
 import { describe, expect, it } from 'vitest';
+import { catchError } from './catch-error.js';
 import {
   NonFiniteError, OP_NAMES, Value, createRng, topologicalOrder,
   add, div, mul, pow, sub, sum,
@@ -59,14 +60,6 @@ function expectSameOutcome(actual: Outcome, expected: Outcome, context: string):
   });
 }
 
-function catchError(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error, got none');
-}
 
 // ---------------------------------------------------------------------------------------------
 // Random expressions over the whole op set.

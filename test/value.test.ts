@@ -4,6 +4,7 @@
  * forward value.
  */
 import { describe, expect, it } from 'vitest';
+import { catchError } from './catch-error.js';
 import {
   NonFiniteError, OP_NAMES, Value, topologicalOrder, zeroGrad,
   abs, add, div, exp, log, logsigmoid, mul, neg, pow, relu, sigmoid, softplus, sqrt, sub, sum, tanh,
@@ -51,14 +52,6 @@ function binaryAt(op: (x: Value, y: Value) => Value, a: number, b: number): { va
   return { value: out.data, da: x.grad, db: y.grad };
 }
 
-function catchError(f: () => unknown): unknown {
-  try {
-    f();
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected an error, got none');
-}
 
 // ---------------------------------------------------------------------------------------------
 // One-operand ops.
