@@ -34,7 +34,7 @@
  *   a gradient that overflows, throw `NonFiniteError`. Ops that depend on no differentiated input
  *   take no part in the backward pass, so their local derivatives are not checked.
  */
-import { NonFiniteError, Value, topologicalOrder, type OpName } from './value.js';
+import { NonFiniteError, Value, backwardOrder, topologicalOrder, type OpName } from './value.js';
 import { describeUnknown } from './describe.js';
 
 type Op = Exclude<OpName, ''>;
@@ -245,7 +245,9 @@ function trace(fn: (inputs: readonly Value[]) => Value, inputs: readonly Value[]
   if (!(root instanceof Value)) {
     throw new TypeError(`the function passed to compile must return a Value, got ${describeUnknown(root)}`);
   }
-  const order = topologicalOrder(root);
+  // Leaves first, then the operations in the order the engine's backward pass finishes them, so
+  // that every gradient sum runs in the engine's order.
+  const order = [...topologicalOrder(root).filter((v) => v.isLeaf), ...backwardOrder(root)];
   const m = inputs.length;
   const inputIndex = new Map<Value, number>();
   inputs.forEach((v, j) => inputIndex.set(v, j));

@@ -42,7 +42,11 @@ export const OP_NAMES: readonly Exclude<OpName, ''>[] = [
   '+', '-', '*', '/', 'pow', 'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sum',
   'sqrt', 'abs', 'softplus', 'logsigmoid',
 ];
-const CODE = new Map<OpName, number>([['', 0], ...OP_NAMES.map((n, k) => [n, k + 1] as const)]);
+// A literal object, not a Map: V8 turns `CODE['*']` into a constant at each call site.
+const CODE: Readonly<Record<OpName, number>> = {
+  '': 0, '+': 1, '-': 2, '*': 3, '/': 4, pow: 5, neg: 6, exp: 7, log: 8, tanh: 9, sigmoid: 10, relu: 11,
+  sum: 12, sqrt: 13, abs: 14, softplus: 15, logsigmoid: 16,
+};
 
 /** Thrown when an operation's result, or a local derivative met in `backward()`, is not finite. */
 export class NonFiniteError extends RangeError {
@@ -59,10 +63,14 @@ export class NonFiniteError extends RangeError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Storage. Node numbers live in fixed-size chunks of typed arrays; a chunk is kept alive by the
-// nodes that point at it and no longer.
+// Storage. Every node gets a serial number when it is made; its numbers live in a Float64Array
+// chunk shared by CHUNK consecutive serials, kept alive by the nodes that point at it and no longer.
 
 const CHUNK = 4096;
+const SLOT = CHUNK - 1;
+// Serials count modulo 2³⁰ (small integers for V8); CHUNK divides 2³⁰, so serial & SLOT is always
+// the node's place in its chunk. `backward` checks, rather than assumes, that serials order a graph.
+const SERIAL = (1 << 30) - 1;
 
 // How a node's operands are laid out (`form`), which says how to read slots a, b, d0 and d1.
 const LEAF = 0; //     no operands
@@ -73,17 +81,28 @@ const CONST_B = 4; //  a = operand, d0 = ∂out/∂a, d1 = the constant second o
 const CONST_A = 5; //  a = operand (the second), d0 = ∂out/∂a, d1 = the constant first operand
 const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
 
-// A chunk holds CHUNK nodes' numbers interleaved, four to a node (data, grad, d0, d1), so that
-// the backward pass touches one cache line per node.
+// A chunk holds its nodes' numbers interleaved, four to a node (data, grad, d0, d1), so that the
+// backward pass touches one cache line per node.
 const DATA = 0, GRAD = 1, D0 = 2, D1 = 3;
 
-class Chunk {
-  readonly num = new Float64Array(CHUNK * 4);
-  labels: Map<number, string> | undefined = undefined;
+let chunk = new Float64Array(CHUNK * 4);
+let nextSerial = 0;
+
+/** Where node `v`'s numbers start in `v._n`. */
+function at(v: Value): number {
+  return (v._s & SLOT) << 2;
 }
 
-let chunk = new Chunk();
-let used = 0;
+/**
+ * @internal For tests: the serial number the next node gets, to exercise wrap-around and sparse
+ * serials without making 2³⁰ nodes. Starts a fresh chunk, so that no two live nodes share a slot.
+ */
+export function setNextSerial(serial: number): void {
+  nextSerial = serial & SERIAL;
+  chunk = new Float64Array(CHUNK * 4);
+}
+
+const labels = new WeakMap<Value, string>();
 
 function checkNumber(x: unknown, what: string): number {
   if (typeof x !== 'number') throw new TypeError(`${what} must be a number, got ${describeUnknown(x)}`);
@@ -91,14 +110,13 @@ function checkNumber(x: unknown, what: string): number {
   return x;
 }
 
-
 // ---------------------------------------------------------------------------------------------
 
 /** A scalar that remembers how it was computed, so that `backward()` can differentiate it. */
 export class Value {
   // Declared, not initialised as class fields: the constructor sets them all, in one order.
-  /** @internal */ declare _c: Chunk;
-  /** @internal Offset of this node's numbers in `_c.num`. */ declare _i: number;
+  /** @internal The chunk holding this node's numbers. */ declare _n: Float64Array;
+  /** @internal Serial number: creation order, modulo 2³⁰. */ declare _s: number;
   /** @internal The first operand, or null. */ declare _a: Value | null;
   /** @internal The second operand, the n-ary operand list, or null. */ declare _b: Value | readonly Value[] | null;
   /** @internal op code << 3 | form. */ declare _kind: number;
@@ -106,17 +124,16 @@ export class Value {
 
   constructor(data: number, label?: string) {
     checkNumber(data, 'Value data');
-    if (used === CHUNK) {
-      chunk = new Chunk();
-      used = 0;
-    }
-    this._c = chunk;
-    this._i = 4 * used++;
+    const s = nextSerial;
+    if ((s & SLOT) === 0) chunk = new Float64Array(CHUNK * 4);
+    nextSerial = (s + 1) & SERIAL;
+    this._n = chunk;
+    this._s = s;
     this._a = null;
     this._b = null;
     this._kind = LEAF;
     this._mark = 0;
-    chunk.num[this._i + DATA] = data;
+    chunk[(s & SLOT) << 2] = data;
     if (label !== undefined) this.label = label;
   }
 
@@ -134,27 +151,27 @@ export class Value {
 
   /** The forward value. Mutable, so that optimisers can update parameters in place. */
   get data(): number {
-    return this._c.num[this._i + DATA]!;
+    return this._n[at(this) + DATA]!;
   }
   set data(x: number) {
-    this._c.num[this._i + DATA] = checkNumber(x, 'Value data');
+    this._n[at(this) + DATA] = checkNumber(x, 'Value data');
   }
 
   /** ∂root/∂this after the latest `backward()` (accumulated across calls for leaves). */
   get grad(): number {
-    return this._c.num[this._i + GRAD]!;
+    return this._n[at(this) + GRAD]!;
   }
   set grad(x: number) {
-    this._c.num[this._i + GRAD] = checkNumber(x, 'Value grad');
+    this._n[at(this) + GRAD] = checkNumber(x, 'Value grad');
   }
 
   /** A name for pictures and messages; `""` when unset. */
   get label(): string {
-    return this._c.labels?.get(this._i) ?? '';
+    return labels.get(this) ?? '';
   }
   set label(text: string) {
     if (typeof text !== 'string') throw new TypeError(`Value label must be a string, got ${describeUnknown(text)}`);
-    (this._c.labels ??= new Map()).set(this._i, text);
+    labels.set(this, text);
   }
 
   /** The operation that made this value, `""` for a leaf. */
@@ -179,7 +196,7 @@ export class Value {
    */
   get inputs(): readonly Value[] {
     const f = this._kind & 7;
-    const d1 = this._c.num[this._i + D1]!;
+    const d1 = this._n[at(this) + D1]!;
     switch (f) {
       case UNARY: return [this._a!];
       case BINARY: return [this._a!, this._b as Value];
@@ -196,10 +213,10 @@ export class Value {
    */
   get localGradients(): readonly (number | null)[] {
     const f = this._kind & 7;
-    const d0 = this._c.num[this._i + D0]!;
+    const d0 = this._n[at(this) + D0]!;
     switch (f) {
       case UNARY: return [d0];
-      case BINARY: return [d0, this._c.num[this._i + D1]!];
+      case BINARY: return [d0, this._n[at(this) + D1]!];
       case CONST_B: return [d0, null];
       case CONST_A: return [null, d0];
       case NARY: return (this._b as readonly Value[]).map(() => 1);
@@ -273,7 +290,7 @@ function node(op: number, form: number, out: number, a: Value | null, b: Value |
   v._a = a;
   v._b = b;
   v._kind = (op << 3) | form;
-  const num = v._c.num, i = v._i;
+  const num = v._n, i = at(v);
   num[i + D0] = d0;
   num[i + D1] = d1;
   return v;
@@ -283,7 +300,7 @@ function node(op: number, form: number, out: number, a: Value | null, b: Value |
 function unary(op: OpName, x: Value, out: number, dx: number): Value {
   if (!(x instanceof Value)) throw new TypeError(`${op} needs a Value operand, got ${describeUnknown(x)}`);
   if (!Number.isFinite(out)) throw nonFinite(op, [x], out);
-  return node(CODE.get(op)!, UNARY, out, x, null, dx, 0);
+  return node(CODE[op], UNARY, out, x, null, dx, 0);
 }
 
 /** A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
@@ -292,7 +309,7 @@ function binary(op: OpName, x: Operand, y: Operand, out: number, dx: number, dy:
     checkOperands(op, x, y);
     throw nonFinite(op, [x, y], out);
   }
-  const code = CODE.get(op)!;
+  const code = CODE[op];
   if (typeof y === 'number') {
     if (typeof x === 'number') rejectOperands(op, x, y);
     return node(code, CONST_B, out, x, null, dx, y);
@@ -440,28 +457,162 @@ export function sum(values: Iterable<Operand>): Value {
     out += v.data;
   }
   if (!Number.isFinite(out)) throw nonFinite('sum', operands, out);
-  return node(CODE.get('sum')!, NARY, out, null, operands, 0, 0);
+  return node(CODE.sum, NARY, out, null, operands, 0, 0);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Backward.
+//
+// One pass visits the interior nodes in an order that puts every node before its operands, so
+// that a node's gradient is complete when it is passed on. Each node has a place in that order; a
+// scratch array holds the gradients by place, and `places` the nodes.
+//
+// The places come for free from serial numbers: a node is made after its operands, so its serial
+// distance from the root is greater than that of every node that uses it. The pass then finds the
+// graph as it goes: a node's users, at smaller places, have all been visited before its place is
+// reached. Serials are checked on every edge; if they fail to order the graph (they wrapped around
+// 2³⁰) or spread it too thinly for a dense array, the pass is undone and run again over places given
+// by a depth-first post-order, which each node then holds in `_mark` as ~place. A leaf's `_mark`
+// holds the number of the pass that last met it.
 
-// Each traversal gets a fresh pair of stamps, so nothing has to be cleared between passes.
-// Stamps are compared for equality, so their wrap-around after 2²⁹ passes is harmless.
+// Serial distances beyond this (and beyond 8× the nodes placed) fall back to the depth-first order.
+const DENSE = 1 << 22;
+
 let pass = 0;
-let order: (Value | null)[] = [];
 let stack: (Value | null)[] = [];
+let places: (Value | null)[] = [null]; // interior nodes by place, with gaps; all null between passes
+let gradAt = new Float64Array(1024); //   their gradients, by place
+let order: (Value | null)[] = []; //       depth-first post-order (topologicalOrder and the fallback)
+
+// Leaves met by the current pass, with their gradients from before it.
+let leafList: (Value | null)[] = [];
+let savedLeafGrad = new Float64Array(256);
+let leafCount = 0;
+
+function nextPass(): number {
+  pass = pass === SERIAL ? 1 : pass + 1;
+  return pass;
+}
+
+/** A leaf met for the first time by this pass: its grad is set aside, and restarts at 0. */
+function meetLeaf(v: Value): void {
+  if (leafCount === savedLeafGrad.length) {
+    const grown = new Float64Array(2 * leafCount);
+    grown.set(savedLeafGrad);
+    savedLeafGrad = grown;
+  }
+  const num = v._n, g = at(v) + GRAD;
+  savedLeafGrad[leafCount] = num[g]!;
+  num[g] = 0;
+  leafList[leafCount++] = v;
+}
 
 /**
- * Puts every node reachable from `root` into `order`, inputs before the nodes made from them, and
- * returns how many. Iterative depth-first search with an explicit stack. For a backward pass
- * (`forBackward`) it also, on first meeting each node, zeroes its grad, after setting a leaf's
- * grad aside in `leafList`/`savedLeafGrad` (their count is left in `leafCount`).
+ * Passes gradients from `root` (whose own is 1) to everything it depends on; leaves get this
+ * pass's sums, their earlier grads set aside in `savedLeafGrad`. With `record`, lists the interior
+ * nodes in the order visited instead of setting their grads, and checks no local derivative.
  */
-function collect(root: Value, forBackward: boolean): number {
-  pass = (pass + 1) & 0x1fffffff;
-  const open = 2 * pass + 1, done = 2 * pass + 2;
-  let sp = 0, n = 0, deepest = 1, leaves = 0;
+function pushGradients(root: Value, record: Value[] | null): void {
+  leafCount = 0;
+  if (sweep(root, -1, record)) return;
+  const n = collect(root, false);
+  for (let k = 0; k < n; k++) {
+    const v = order[n - 1 - k]!;
+    places[k] = v;
+    v._mark = ~k;
+  }
+  release(order, n);
+  sweep(root, n - 1, record);
+}
+
+/**
+ * The pass itself. With `last` < 0 it places nodes by serial distance, and on finding that it
+ * cannot, it undoes what it did to leaves and `places` and returns false. Otherwise nodes
+ * 0..`last` are already in `places` and their places in `_mark`.
+ */
+function sweep(root: Value, last: number, record: Value[] | null): boolean {
+  const bySerial = last < 0;
+  const top = root._s;
+  const stamp = nextPass();
+  if (bySerial) {
+    last = 0;
+    places[0] = root;
+  } else {
+    if (gradAt.length <= last) gradAt = new Float64Array(last + 1);
+    gradAt.fill(0, 0, last + 1);
+  }
+  gradAt[0] = 1;
+  let placed = 1;
+  for (let p = 0; p <= last; p++) {
+    const v = places[p];
+    if (v === null || v === undefined) continue;
+    places[p] = null;
+    const num = v._n, i = at(v);
+    const g = gradAt[p]!;
+    if (record === null) num[i + GRAD] = g;
+    else record.push(v);
+    const form = v._kind & 7;
+    const operands = form === NARY ? (v._b as readonly Value[]) : null;
+    const count = operands === null ? (form === BINARY ? 2 : 1) : operands.length;
+    for (let k = 0; k < count; k++) {
+      // Operand c, and its share of the gradient: g · ∂v/∂c.
+      let c: Value, share: number;
+      if (operands !== null) {
+        c = operands[k]!;
+        share = g;
+      } else {
+        const d = num[i + D0 + k]!;
+        if (d - d !== 0 && record === null) {
+          places.fill(null, p, last + 1);
+          throw nonFiniteDerivative(v, k, d);
+        }
+        c = k === 0 ? v._a! : (v._b as Value);
+        share = g * d;
+      }
+      if ((c._kind & 7) <= CONSTANT) {
+        if (c._mark !== stamp) { c._mark = stamp; meetLeaf(c); }
+        c._n[at(c) + GRAD] += share;
+        continue;
+      }
+      if (!bySerial) {
+        gradAt[~c._mark] += share;
+        continue;
+      }
+      const d = (top - c._s) & SERIAL;
+      if (d < places.length && places[d] === c) {
+        gradAt[d] += share;
+        continue;
+      }
+      // First met: place it, unless serials do not order the graph or are too sparse.
+      if (d <= p || (d > DENSE && d > 8 * placed) || (d < places.length && places[d] !== null)) {
+        places.fill(null, p, last + 1);
+        restoreLeaves(false);
+        return false;
+      }
+      if (d > last) {
+        last = d;
+        while (places.length <= d) places.push(null);
+        if (gradAt.length <= d) {
+          const grown = new Float64Array(Math.max(2 * gradAt.length, d + 1));
+          grown.set(gradAt);
+          gradAt = grown;
+        }
+      }
+      places[d] = c;
+      gradAt[d] = share;
+      placed++;
+    }
+  }
+  return true;
+}
+
+/**
+ * Depth-first post-order of the nodes reachable from `root` into `order` (inputs before the nodes
+ * made from them); returns how many. Leaves are included if `withLeaves`.
+ */
+function collect(root: Value, withLeaves: boolean): number {
+  const open = nextPass(), done = nextPass();
+  let sp = 0, n = 0, deepest = 1;
   stack[sp++] = root;
   while (sp > 0) {
     if (sp > deepest) deepest = sp;
@@ -469,114 +620,110 @@ function collect(root: Value, forBackward: boolean): number {
     const m = v._mark;
     if (m === done) { sp--; continue; }
     if (m === open) { v._mark = done; order[n++] = v; sp--; continue; }
-    v._mark = open;
     const form = v._kind & 7;
-    if (forBackward) {
-      const num = v._c.num, g = v._i + GRAD;
-      if (form <= CONSTANT) {
-        if (leaves === savedLeafGrad.length) {
-          const grown = new Float64Array(2 * leaves);
-          grown.set(savedLeafGrad);
-          savedLeafGrad = grown;
-        }
-        savedLeafGrad[leaves] = num[g]!;
-        leafList[leaves++] = v;
-      }
-      num[g] = 0;
+    if (form <= CONSTANT) {
+      v._mark = done;
+      if (withLeaves) order[n++] = v;
+      sp--;
+      continue;
     }
+    v._mark = open;
     if (form === NARY) {
       const b = v._b as readonly Value[];
       for (let k = b.length - 1; k >= 0; k--) if (b[k]!._mark !== done) stack[sp++] = b[k]!;
-    } else if (form > CONSTANT) {
+    } else {
       const a = v._a!;
       if (a._mark !== done) stack[sp++] = a;
       if (form === BINARY && (v._b as Value)._mark !== done) stack[sp++] = v._b as Value;
     }
   }
-  for (let k = 0; k < deepest; k++) stack[k] = null;
-  leafCount = leaves;
+  release(stack, deepest);
   return n;
 }
 
 /** Every node `root` depends on (itself included), each once, inputs before the nodes made from them. */
 export function topologicalOrder(root: Value): Value[] {
-  const n = collect(root, false);
+  const n = collect(root, true);
   const result = order.slice(0, n) as Value[];
-  release(n);
+  release(order, n);
   return result;
 }
 
-/** Drops the references a pass left in `order`, and gives back memory after an unusually large graph. */
-function release(n: number): void {
-  for (let k = 0; k < n; k++) order[k] = null;
-  if (order.length > 1 << 16 && n < order.length >>> 2) order = [];
-  if (stack.length > 1 << 16) stack = [];
+/**
+ * @internal The operation nodes `root` depends on (itself included), in the order in which
+ * `backward()` finishes them, last first: the order its sums run in, for a compiler that must
+ * match the engine bit for bit. Leaves the graph's gradients as they were.
+ */
+export function backwardOrder(root: Value): Value[] {
+  if ((root._kind & 7) <= CONSTANT) return [];
+  const visited: Value[] = [];
+  pushGradients(root, visited);
+  restoreLeaves(false);
+  return visited.reverse();
 }
 
-// Leaves met by the current pass, with their gradients from before it.
-let leafList: (Value | null)[] = [];
-let savedLeafGrad = new Float64Array(256);
-let leafCount = 0;
+/** Drops the references left in the first `n` entries of a scratch list. */
+function release(list: (Value | null)[], n: number): void {
+  for (let k = 0; k < n; k++) list[k] = null;
+}
 
-/** Puts every leaf's grad back as it was before the pass, and forgets the leaves. */
-function restoreLeaves(leaves: number, addPass: boolean): void {
-  for (let k = 0; k < leaves; k++) {
+/** Gives back scratch memory after an unusually large graph. */
+function shrink(): void {
+  const big = 1 << 16;
+  if (places.length > big) places = [null];
+  if (order.length > big) order = [];
+  if (stack.length > big) stack = [];
+  if (gradAt.length > big) gradAt = new Float64Array(1024);
+  if (leafList.length > big) leafList = [];
+}
+
+/** Puts every leaf's grad back as it was before the pass (adding this pass's if `addPass`), and forgets the leaves. */
+function restoreLeaves(addPass: boolean): void {
+  for (let k = 0; k < leafCount; k++) {
     const v = leafList[k]!;
-    const g = v._i + GRAD;
-    v._c.num[g] = addPass ? savedLeafGrad[k]! + v._c.num[g]! : savedLeafGrad[k]!;
+    const num = v._n, g = at(v) + GRAD;
+    num[g] = addPass ? savedLeafGrad[k]! + num[g]! : savedLeafGrad[k]!;
     leafList[k] = null;
   }
+  leafCount = 0;
 }
 
 function backward(root: Value): void {
+  if ((root._kind & 7) <= CONSTANT) {
+    checkLeafGrad(root, root.grad + 1);
+    root._n[at(root) + GRAD] += 1;
+    return;
+  }
   // Interior grads restart at 0; each leaf's grad is set aside so that this pass's contributions
   // are summed on their own and then added to it once.
-  const n = collect(root, true);
-  const leaves = leafCount;
-  root._c.num[root._i + GRAD] = 1;
   try {
-    // Reverse topological order: a node's grad is complete before it is passed on.
-    for (let k = n - 1; k >= 0; k--) {
-      const v = order[k]!;
-      const form = v._kind & 7;
-      if (form <= CONSTANT) continue;
-      const num = v._c.num, i = v._i;
-      const g = num[i + GRAD]!;
-      if (form === NARY) {
-        const b = v._b as readonly Value[];
-        for (let j = 0; j < b.length; j++) b[j]!._c.num[b[j]!._i + GRAD] += g;
-        continue;
-      }
-      const d0 = num[i + D0]!;
-      if (d0 - d0 !== 0) throw nonFiniteDerivative(v, 0, d0);
-      const a = v._a!;
-      a._c.num[a._i + GRAD] += g * d0;
-      if (form === BINARY) {
-        const d1 = num[i + D1]!;
-        if (d1 - d1 !== 0) throw nonFiniteDerivative(v, 1, d1);
-        const b = v._b as Value;
-        b._c.num[b._i + GRAD] += g * d1;
-      }
-    }
+    pushGradients(root, null);
   } catch (e) {
-    restoreLeaves(leaves, false);
+    restoreLeaves(false);
+    shrink();
     throw e;
-  } finally {
-    release(n);
   }
   // A leaf whose gradient overflows (this pass's, or the sum with earlier passes') fails the whole
   // pass, leaving every leaf as it was.
-  for (let k = 0; k < leaves; k++) {
+  for (let k = 0; k < leafCount; k++) {
     const v = leafList[k]!;
-    const g = savedLeafGrad[k]! + v._c.num[v._i + GRAD]!;
+    const g = savedLeafGrad[k]! + v._n[at(v) + GRAD]!;
     if (g - g !== 0) {
-      const info = operandInfo(v);
-      restoreLeaves(leaves, false);
-      throw new NonFiniteError(
-        `backward(): the gradient of ${formatOperand('leaf', info)} overflowed to ${g}`, v.op, [info]);
+      restoreLeaves(false);
+      shrink();
+      checkLeafGrad(v, g);
     }
   }
-  restoreLeaves(leaves, true);
+  restoreLeaves(true);
+  shrink();
+}
+
+/** Throws if `g`, the new gradient of leaf `v`, is not finite. */
+function checkLeafGrad(v: Value, g: number): void {
+  if (g - g === 0) return;
+  const info = operandInfo(v);
+  throw new NonFiniteError(
+    `backward(): the gradient of ${formatOperand('leaf', info)} overflowed to ${g}`, v.op, [info]);
 }
 
 function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError {
@@ -593,5 +740,5 @@ function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError 
 
 /** Sets the gradient of every given value to 0 (for leaves, whose gradients accumulate across calls). */
 export function zeroGrad(values: Iterable<Value>): void {
-  for (const v of values) v._c.num[v._i + GRAD] = 0;
+  for (const v of values) v._n[at(v) + GRAD] = 0;
 }

@@ -10,6 +10,8 @@ import {
   abs, add, div, exp, log, logsigmoid, mul, neg, pow, relu, sigmoid, softplus, sqrt, sub, sum, tanh,
 } from '../src/index.js';
 import type { Operand } from '../src/index.js';
+import { Dual, forwardGradient } from '../src/index.js';
+import { setNextSerial } from '../src/value.js';
 
 // ---------------------------------------------------------------------------------------------
 // Oracles and comparisons.
@@ -763,6 +765,94 @@ describe('deep graphs', () => {
     v.backward();
     expect(v.data).toBe(0.5); // an even number of negations
     expect(x.grad).toBe(2);
+  });
+});
+
+// backward() orders a graph by the serial numbers nodes get when made (modulo 2³⁰), checking on
+// every edge that they do order it, and falls back to a depth-first order when they do not. These
+// graphs are built across a wrap-around, a serial collision, a gap and a reversal, and their
+// gradients checked against forward-mode duals (which use no graph).
+describe('graphs whose serial numbers do not order them', () => {
+  /**
+   * A graph with shared nodes, an n-ary sum, constants on both sides and every operand form;
+   * `between` runs between its parts (to move the serial counter).
+   */
+  function model(a: Value, b: Value, c: Value, between: () => void): Value {
+    const ab = a.mul(b);
+    between();
+    const t = c.tanh().add(ab).mul(ab);
+    between();
+    const s = t.sigmoid().sub(3).mul(div(2, b.exp()));
+    return Value.sum([s, ab, t, 1]);
+  }
+  const at = [0.7, -1.3, 0.4];
+  const expected = forwardGradient(([a, b, c]) => {
+    const ab = a!.mul(b!);
+    const t = c!.tanh().add(ab).mul(ab);
+    const s = t.sigmoid().sub(3).mul(b!.exp().pow(-1).mul(2));
+    return Dual.sum([s, ab, t, 1]);
+  }, at);
+
+  function check(start: number, between: () => void): void {
+    setNextSerial(start);
+    const [a, b, c] = at.map((v) => new Value(v)) as [Value, Value, Value];
+    const out = model(a, b, c, between);
+    expectClose(out.data, expected.value, 1e-12);
+    out.backward();
+    const first = [a.grad, b.grad, c.grad];
+    first.forEach((g, j) => expectClose(g, expected.gradient[j]!, 1e-12));
+    // A second pass gives exactly twice, and the root's gradient is that of the latest pass.
+    out.backward();
+    expect([a.grad, b.grad, c.grad]).toEqual(first.map((g) => 2 * g));
+    expect(out.grad).toBe(1);
+  }
+
+  it('in serial order (the usual case)', () => check(0, () => {}));
+
+  it('across the wrap-around of serial numbers at 2³⁰', () => check(2 ** 30 - 4, () => {}));
+
+  it('with live nodes 2³⁰ serials apart (the same serial twice), as after 2³⁰ nodes', () => {
+    check(12345, () => setNextSerial(12345));
+    // The two operands of the root have the same serial, and nothing else links them.
+    setNextSerial(100);
+    const a = new Value(1.5), b = new Value(-2);
+    const u = a.mul(a);
+    setNextSerial(102);
+    const w = b.mul(3);
+    const root = u.add(w);
+    root.backward();
+    expect([a.grad, b.grad]).toEqual([3, 3]);
+  });
+
+  it('with gaps of 2²⁶ serials between parts', () => {
+    let next = 0;
+    check(next, () => setNextSerial((next += 2 ** 26)));
+  });
+
+  it('made out of serial order, close together', () => {
+    // ab is made at about 1003, t (which uses it) at about 500, the rest at about 2000: every
+    // distance from the root is small, but ab's is smaller than that of t.
+    const next = [500, 2000];
+    check(1000, () => setNextSerial(next.shift()!));
+  });
+
+  it('made out of serial order, far apart (serials counting back)', () => {
+    let next = 5_000_000;
+    check(next, () => setNextSerial((next -= 1_000_000)));
+  });
+
+  it('give a depth-first order in topologicalOrder all the same', () => {
+    setNextSerial(2 ** 30 - 2);
+    const x = new Value(2);
+    const y = x.mul(x).add(x).mul(3);
+    setNextSerial(7);
+    const z = y.mul(y).add(x);
+    const order = topologicalOrder(z);
+    expect(order).toHaveLength(6);
+    expect(order.indexOf(y)).toBeLessThan(order.indexOf(z));
+    z.backward();
+    // z = y² + x, y = 3(x² + x): ∂z/∂x = 2y·3(2x + 1) + 1.
+    expect(x.grad).toBe(2 * 18 * 3 * 5 + 1);
   });
 });
 
