@@ -5,7 +5,7 @@
  * The graph is dynamic, as in micrograd: every forward call builds a fresh graph from the inputs to
  * the outputs, and `backward()` on a loss built from it fills the parameters' gradients.
  */
-import { Value, zeroGrad, type Operand } from './value.js';
+import { Value, sumOf, zeroGrad, type Operand } from './value.js';
 import { createRng, type Rng } from './random.js';
 
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'linear';
@@ -107,7 +107,7 @@ export class Neuron extends Module {
     const terms: Value[] = new Array(this.w.length + 1);
     for (let i = 0; i < this.w.length; i++) terms[i] = this.w[i]!.mul(x[i]!);
     terms[this.w.length] = this.b;
-    return activate(Value.sum(terms), this.activation);
+    return activate(sumOf(terms), this.activation);
   }
 
   /** The same output on plain numbers, from the parameters' current data (no graph). */

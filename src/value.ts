@@ -305,24 +305,16 @@ function unary(op: OpName, x: Value, out: number, dx: number): Value {
 
 /** A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
 function binary(op: OpName, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
-  if (!Number.isFinite(out)) {
-    checkOperands(op, x, y);
-    throw nonFinite(op, [x, y], out);
+  if (out - out === 0) { // finite
+    if (x instanceof Value) {
+      if (y instanceof Value) return node(CODE[op], BINARY, out, x, y, dx, dy);
+      if (typeof y === 'number') return node(CODE[op], CONST_B, out, x, null, dx, y);
+    } else if (typeof x === 'number' && y instanceof Value) {
+      return node(CODE[op], CONST_A, out, y, null, dy, x);
+    }
   }
-  const code = CODE[op];
-  if (typeof y === 'number') {
-    if (typeof x === 'number') rejectOperands(op, x, y);
-    return node(code, CONST_B, out, x, null, dx, y);
-  } else if (typeof x === 'number') {
-    return node(code, CONST_A, out, y, null, dy, x);
-  }
-  if (!(x instanceof Value && y instanceof Value)) rejectOperands(op, x, y);
-  return node(code, BINARY, out, x, y, dx, dy);
-}
-
-function rejectOperands(op: OpName, x: unknown, y: unknown): never {
   checkOperands(op, x, y);
-  throw new TypeError(`the operands of ${op} must be Values or numbers`);
+  throw nonFinite(op, [x, y], out);
 }
 
 /** Throws the error that says what is wrong with the operands of `op`, if anything is. */
@@ -449,11 +441,24 @@ export function logsigmoid(x: Value): Value {
 
 /** One n-ary node for Σ values: ∂/∂ each operand = 1. Numbers become constant leaves. */
 export function sum(values: Iterable<Operand>): Value {
-  const operands: Value[] = [];
+  const list = Array.isArray(values) ? (values as readonly Operand[]) : [...values];
+  const operands: Value[] = new Array(list.length);
+  for (let k = 0; k < list.length; k++) {
+    const x = list[k]!;
+    operands[k] = x instanceof Value ? x : Value.constant(operand(x, 'sum') as number);
+  }
+  return sumOf(operands);
+}
+
+/**
+ * @internal `sum` of an array of Values that the node takes over (the caller must not change it
+ * afterwards), sparing a copy where `sum` is on a hot path.
+ */
+export function sumOf(operands: Value[]): Value {
   let out = 0;
-  for (const x of values) {
-    const v = x instanceof Value ? x : Value.constant(operand(x, 'sum') as number);
-    operands.push(v);
+  for (let k = 0; k < operands.length; k++) {
+    const v = operands[k];
+    if (!(v instanceof Value)) throw new TypeError(`sum needs Values, got ${describeUnknown(v)} at ${k}`);
     out += v.data;
   }
   if (!Number.isFinite(out)) throw nonFinite('sum', operands, out);
