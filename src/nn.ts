@@ -211,7 +211,12 @@ export class MLP extends Module {
     const rng = pickRng(options);
     const widths = [nin, ...sizes];
     this.layers = sizes.map((nout, k) => new Layer(widths[k]!, nout, { activation: activations[k]!, rng }));
+    this.params = this.layers.flatMap((l) => l.parameters());
   }
+
+  // The parameters never change identity (optimisers and loaders update their data), so the list is
+  // made once: a training step asks for it several times.
+  private readonly params: readonly Value[];
 
   get nin(): number {
     return this.layers[0]!.nin;
@@ -240,7 +245,7 @@ export class MLP extends Module {
   }
 
   parameters(): Value[] {
-    return this.layers.flatMap((l) => l.parameters());
+    return this.params.slice();
   }
 
   toJSON(): MLPJson {

@@ -866,6 +866,15 @@ describe('operands that are neither Values nor numbers', () => {
   });
 });
 
+describe('a non-finite number operand', () => {
+  it('is refused even where the result would be finite', () => {
+    const x = new Value(2);
+    expect(() => x.div(Infinity)).toThrow(/second operand of \/ must be finite, got Infinity/);
+    expect(() => mul(-Infinity, x)).toThrow(/first operand of \* must be finite, got -Infinity/);
+    expect(() => x.pow(NaN)).toThrow(RangeError);
+  });
+});
+
 describe('a non-finite derivative with a constant first operand', () => {
   it('names the Value operand (b) in the message', () => {
     const x = new Value(1e-200, 'x');
