@@ -541,6 +541,7 @@ function meetLeaf(v: Value): void {
 function pushGradients(root: Value, record: Value[] | null): void {
   leafCount = 0;
   if (sweep(root, -1, record)) return;
+  if (record !== null) record.length = 0; // the failed pass's nodes
   const n = collect(root, false);
   for (let k = 0; k < n; k++) {
     const v = order[n - 1 - k]!;
