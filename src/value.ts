@@ -496,19 +496,27 @@ export function sumOf(operands: Value[]): Value {
 // The places come for free from serial numbers: a node is made after its operands, so its serial
 // distance from the root is greater than that of every node that uses it. The pass then finds the
 // graph as it goes: a node's users, at smaller places, have all been visited before its place is
-// reached. Serials are checked on every edge; if they fail to order the graph (they wrapped around
-// 2³⁰) or spread it too thinly for a dense array, the pass is undone and run again over places given
-// by a depth-first post-order, which each node then holds in `_mark` as ~place. A leaf's `_mark`
-// holds the number of the pass that last met it.
+// reached. Serials are checked on every edge; if they fail to order the graph (after wrapping around
+// 2³⁰), the pass is undone and run again over places given by a depth-first post-order, which each
+// node then holds in `_mark` as ~place. A leaf's `_mark` holds the number of the pass that last met it.
 
-// Serial distances beyond this (and beyond 8× the nodes placed) fall back to the depth-first order.
-const DENSE = 1 << 22;
+// The scratch arrays cover a window of serial distances, at most this much beyond 8× the nodes
+// placed so far; a node met farther away waits in a short list until the pass gets near it, and the
+// window then jumps to it. So a pass costs time and memory in proportion to its graph, not to how
+// long ago a node of it was made.
+const WINDOW = 1 << 16;
 
 let pass = 0;
 let stack: (Value | null)[] = [];
 let places: (Value | null)[] = [null]; // interior nodes by place, with gaps; all null between passes
 let gradAt = new Float64Array(1024); //   their gradients, by place
 let order: (Value | null)[] = []; //       depth-first post-order (topologicalOrder and the fallback)
+// Nodes met beyond the window: each one's serial distance and gradient so far. While listed here, a
+// node's `_mark` holds its index in the list.
+let far: (Value | null)[] = [];
+let farDist: number[] = [];
+let farGrad: number[] = [];
+let farCount = 0;
 
 // Leaves met by the current pass, with their gradients from before it.
 let leafList: (Value | null)[] = [];
@@ -570,7 +578,31 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
   }
   gradAt[0] = 1;
   let placed = 1;
-  for (let p = 0; p <= last; p++) {
+  let base = 0; //         the serial distance at place 0 of the window
+  let nearest = SERIAL; // the least distance on the waiting list (the window stays short of it)
+  for (let p = 0; ; p++) {
+    if (p > last) {
+      if (farCount === 0) break;
+      // Nothing left in the window: it jumps to the nearest node waiting beyond it.
+      base = nearest;
+      nearest = SERIAL;
+      p = 0;
+      last = -1;
+      for (let k = farCount - 1; k >= 0; k--) {
+        const d = farDist[k]! - base;
+        if (d > 8 * placed + WINDOW) {
+          nearest = Math.min(nearest, farDist[k]!);
+          continue;
+        }
+        growWindow(d);
+        if (places[d] !== null) return abandonSerialPass(0, last); // two nodes at one distance
+        last = Math.max(last, d);
+        places[d] = far[k]!;
+        gradAt[d] = farGrad[k]!;
+        placed++;
+        dropFar(k);
+      }
+    }
     const v = places[p];
     if (v === null || v === undefined) continue;
     places[p] = null;
@@ -590,7 +622,7 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
       } else {
         const d = num[i + D0 + k]!;
         if (d - d !== 0 && record === null) {
-          places.fill(null, p, last + 1);
+          endSerialPass(p, last);
           throw nonFiniteDerivative(v, k, d);
         }
         c = k === 0 ? v._a! : (v._b as Value);
@@ -605,25 +637,29 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
         gradAt[~c._mark] += share;
         continue;
       }
-      const d = (top - c._s) & SERIAL;
-      if (d < places.length && places[d] === c) {
+      const dist = (top - c._s) & SERIAL;
+      const d = dist - base;
+      if (d <= last && d > p && places[d] === c) {
         gradAt[d] += share;
         continue;
       }
-      // First met: place it, unless serials do not order the graph or are too sparse.
-      if (d <= p || (d > DENSE && d > 8 * placed) || (d < places.length && places[d] !== null)) {
-        places.fill(null, p, last + 1);
-        restoreLeaves(false);
-        return false;
+      // Serials must order the graph: an operand farther than its user, and no two nodes at one
+      // distance (possible 2³⁰ serials apart).
+      if (d <= p || (d <= last && places[d] !== null)) return abandonSerialPass(p, last);
+      if (d > last && (d > 8 * placed + WINDOW || dist >= nearest)) {
+        // Beyond the window: onto the waiting list, or already there.
+        const m = c._mark;
+        if (m >= 0 && m < farCount && far[m] === c) {
+          farGrad[m] += share;
+        } else {
+          addFar(c, dist, share);
+          nearest = Math.min(nearest, dist);
+        }
+        continue;
       }
       if (d > last) {
         last = d;
-        while (places.length <= d) places.push(null);
-        if (gradAt.length <= d) {
-          const grown = new Float64Array(Math.max(2 * gradAt.length, d + 1));
-          grown.set(gradAt);
-          gradAt = grown;
-        }
+        growWindow(d);
       }
       places[d] = c;
       gradAt[d] = share;
@@ -631,6 +667,49 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
     }
   }
   return true;
+}
+
+/** Ends a serial pass that cannot go on, undoing what it did; returns false. */
+function abandonSerialPass(p: number, last: number): false {
+  endSerialPass(p, last);
+  restoreLeaves(false);
+  return false;
+}
+
+function growWindow(d: number): void {
+  while (places.length <= d) places.push(null);
+  if (gradAt.length <= d) {
+    const grown = new Float64Array(Math.max(2 * gradAt.length, d + 1));
+    grown.set(gradAt);
+    gradAt = grown;
+  }
+}
+
+/** Clears a serial pass that cannot go on: the window from place `p` on, and the waiting list. */
+function endSerialPass(p: number, last: number): void {
+  places.fill(null, p, last + 1);
+  release(far, farCount);
+  farCount = 0;
+}
+
+function addFar(c: Value, dist: number, share: number): void {
+  far[farCount] = c;
+  farDist[farCount] = dist;
+  farGrad[farCount] = share;
+  c._mark = farCount++;
+}
+
+/** Takes entry `k` off the waiting list (the last entry moves into its place). */
+function dropFar(k: number): void {
+  const lastEntry = --farCount;
+  if (k !== lastEntry) {
+    const moved = far[lastEntry]!;
+    far[k] = moved;
+    farDist[k] = farDist[lastEntry]!;
+    farGrad[k] = farGrad[lastEntry]!;
+    moved._mark = k;
+  }
+  far[lastEntry] = null;
 }
 
 /**

@@ -824,12 +824,32 @@ describe('graphs whose serial numbers do not order them', () => {
     expect([a.grad, b.grad]).toEqual([3, 3]);
   });
 
-  it('with gaps of 2²⁶ serials between parts, without scratch memory for the gaps', () => {
-    let next = 0;
-    const before = process.memoryUsage().arrayBuffers;
-    check(next, () => setNextSerial((next += 2 ** 26)));
-    // Scratch arrays indexed by serial distance would need 2²⁷ entries here (1 GiB of gradients).
-    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 2 ** 20);
+  for (const [gap, name] of [[1e6, '10⁶'], [2 ** 26, '2²⁶']] as const) {
+    it(`with gaps of ${name} serials between parts, without scratch memory for the gaps`, () => {
+      let next = 0;
+      const before = process.memoryUsage().arrayBuffers;
+      check(next, () => setNextSerial((next += gap)));
+      // Gradients indexed by serial distance would need 8 bytes per serial of the gaps.
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(gap);
+    });
+  }
+
+  it('with an old node reached both directly and through 10⁵ newer nodes', () => {
+    // c and f = tanh(c) are made first, then a chain of 10⁵ nodes that starts from c. The root sums f
+    // (far away in serial distance) and the chain's end: c's gradient needs both paths, so f's has to
+    // be followed before c is passed on, although the chain reaches c only after 10⁵ nodes.
+    const a = new Value(0.3), b = new Value(-1.7);
+    const c = a.mul(b);
+    const f = c.tanh();
+    let chain = c.mul(1);
+    for (let k = 0; k < 50_000; k++) chain = chain.mul(1.00001).add(0.00001);
+    const root = Value.sum([f, chain]);
+    root.backward();
+    // ∂chain/∂c = 1.00001⁵⁰⁰⁰⁰, ∂f/∂c = 1 − tanh²c.
+    const dc = 1 - Math.tanh(0.3 * -1.7) ** 2 + Math.exp(50_000 * Math.log1p(0.00001));
+    expectClose(c.grad, dc, 1e-9);
+    expectClose(a.grad, dc * -1.7, 1e-9);
+    expectClose(b.grad, dc * 0.3, 1e-9);
   });
 
   it('made out of serial order, close together', () => {
