@@ -517,6 +517,7 @@ let far: (Value | null)[] = [];
 let farDist: number[] = [];
 let farGrad: number[] = [];
 let farCount = 0;
+let peak = 0; // the most scratch entries the pass in progress has used
 
 // Leaves met by the current pass, with their gradients from before it.
 let leafList: (Value | null)[] = [];
@@ -551,6 +552,7 @@ function pushGradients(root: Value, record: Value[] | null): void {
   if (sweep(root, -1, record)) return;
   if (record !== null) record.length = 0; // the failed pass's nodes
   const n = collect(root, false);
+  peak = Math.max(peak, n);
   for (let k = 0; k < n; k++) {
     const v = order[n - 1 - k]!;
     places[k] = v;
@@ -677,6 +679,7 @@ function abandonSerialPass(p: number, last: number): false {
 }
 
 function growWindow(d: number): void {
+  if (d >= peak) peak = d + 1;
   while (places.length <= d) places.push(null);
   if (gradAt.length <= d) {
     const grown = new Float64Array(Math.max(2 * gradAt.length, d + 1));
@@ -773,14 +776,20 @@ function release(list: (Value | null)[], n: number): void {
   for (let k = 0; k < n; k++) list[k] = null;
 }
 
-/** Gives back scratch memory after an unusually large graph. */
+/**
+ * Gives back scratch memory that was mostly unused by the latest pass, so that a series of passes
+ * over one graph keeps it and an unusually large graph does not leave it behind. Past 2²² entries
+ * (32 MB an array) it is always given back: regrowing it costs little beside such a pass.
+ */
 function shrink(): void {
-  const big = 1 << 16;
-  if (places.length > big) places = [null];
-  if (order.length > big) order = [];
-  if (stack.length > big) stack = [];
-  if (gradAt.length > big) gradAt = new Float64Array(1024);
-  if (leafList.length > big) leafList = [];
+  const keep = Math.max(1 << 16, Math.min(4 * peak, 1 << 22));
+  peak = 0;
+  if (places.length > keep) places = [null];
+  if (gradAt.length > keep) gradAt = new Float64Array(1024);
+  if (order.length > keep) order = [];
+  if (stack.length > keep) stack = [];
+  if (leafList.length > keep) leafList = [];
+  if (far.length > keep) { far = []; farDist = []; farGrad = []; }
 }
 
 /** Puts every leaf's grad back as it was before the pass (adding this pass's if `addPass`), and forgets the leaves. */
