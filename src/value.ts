@@ -104,6 +104,11 @@ export function setNextSerial(serial: number): void {
 
 const labels = new WeakMap<Value, string>();
 
+function setLabel(v: Value, text: string): void {
+  if (typeof text !== 'string') throw new TypeError(`Value label must be a string, got ${describeUnknown(text)}`);
+  labels.set(v, text);
+}
+
 // The checks below are small and their errors built out of line, so that V8 inlines the checks
 // into every op (its inlining budget is what limits the speed of making nodes).
 
@@ -141,7 +146,7 @@ export class Value {
     this._kind = LEAF;
     this._mark = 0;
     chunk[(s & SLOT) << 2] = data;
-    if (label !== undefined) this.label = label;
+    if (label !== undefined) setLabel(this, label);
   }
 
   /** A leaf standing for a literal number (drawn as a constant, not a variable). */
@@ -177,8 +182,7 @@ export class Value {
     return labels.get(this) ?? '';
   }
   set label(text: string) {
-    if (typeof text !== 'string') throw new TypeError(`Value label must be a string, got ${describeUnknown(text)}`);
-    labels.set(this, text);
+    setLabel(this, text);
   }
 
   /** The operation that made this value, `""` for a leaf. */
