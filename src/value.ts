@@ -81,16 +81,26 @@ const CONST_B = 4; //  a = operand, d0 = ∂out/∂a, d1 = the constant second o
 const CONST_A = 5; //  a = operand (the second), d0 = ∂out/∂a, d1 = the constant first operand
 const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
 
-// A chunk holds its nodes' numbers interleaved, four to a node (data, grad, d0, d1), so that the
-// backward pass touches one cache line per node.
-const DATA = 0, GRAD = 1, D0 = 2, D1 = 3;
+// A chunk holds its nodes' numbers interleaved, WORDS to a node, so that the backward pass touches
+// one or two cache lines per node: data, grad, the local derivatives d0 and d1, and `since`.
+const DATA = 0, GRAD = 1, D0 = 2, D1 = 3, SINCE = 4, WORDS = 5;
 
-let chunk = new Float64Array(CHUNK * 4);
+// `since` says whether backward() may skip what lies below a node whose gradient is exactly 0
+// (a relu that is off, a hinge that is satisfied). Every share such a node passes on is ±0, which
+// changes no leaf's sum (those start at +0); but the interior nodes only it reaches must still read
+// grad 0 after the pass. They do if no pass has written them yet. So `since` is the number of passes
+// begun when the oldest interior node of the node's graph was made (the node itself included):
+// where that equals `passes` at the start of a pass, no pass has touched any of them. A leaf has
+// Infinity (leaves do not count); a graph holding a non-finite local derivative has -1, so that
+// backward() still meets that derivative and reports it.
+let passes = 0;
+
+let chunk = new Float64Array(CHUNK * WORDS);
 let nextSerial = 0;
 
 /** Where node `v`'s numbers start in `v._n`. */
 function at(v: Value): number {
-  return (v._s & SLOT) << 2;
+  return (v._s & SLOT) * WORDS;
 }
 
 /**
@@ -99,7 +109,7 @@ function at(v: Value): number {
  */
 export function setNextSerial(serial: number): void {
   nextSerial = serial & SERIAL;
-  chunk = new Float64Array(CHUNK * 4);
+  chunk = new Float64Array(CHUNK * WORDS);
 }
 
 const labels = new WeakMap<Value, string>();
@@ -107,6 +117,12 @@ const labels = new WeakMap<Value, string>();
 function setLabel(v: Value, text: string): void {
   if (typeof text !== 'string') throw new TypeError(`Value label must be a string, got ${describeUnknown(text)}`);
   labels.set(v, text);
+}
+
+/** The constructor's uncommon work: refusing a bad number (before any state changes), setting a label. */
+function leafExtras(v: Value, data: number, label: string | undefined): void {
+  checkNumber(data, 'Value data');
+  if (label !== undefined) setLabel(v, label);
 }
 
 // The checks below are small and their errors built out of line, so that V8 inlines the checks
@@ -135,9 +151,11 @@ export class Value {
   /** @internal Traversal stamp; see `collect`. */ declare _mark: number;
 
   constructor(data: number, label?: string) {
-    checkNumber(data, 'Value data');
+    // Short in bytecode, so that V8 inlines it into every op (its inlining budget is what limits the
+    // speed of making nodes); the uncommon work is out of line.
+    if (typeof data !== 'number' || data - data !== 0 || label !== undefined) leafExtras(this, data, label);
     const s = nextSerial;
-    if ((s & SLOT) === 0) chunk = new Float64Array(CHUNK * 4);
+    if ((s & SLOT) === 0) chunk = new Float64Array(CHUNK * WORDS);
     nextSerial = (s + 1) & SERIAL;
     this._n = chunk;
     this._s = s;
@@ -145,8 +163,9 @@ export class Value {
     this._b = null;
     this._kind = LEAF;
     this._mark = 0;
-    chunk[(s & SLOT) << 2] = data;
-    if (label !== undefined) setLabel(this, label);
+    const i = (s & SLOT) * WORDS;
+    chunk[i + DATA] = data;
+    chunk[i + SINCE] = Infinity;
   }
 
   /** A leaf standing for a literal number (drawn as a constant, not a variable). */
@@ -175,6 +194,7 @@ export class Value {
   }
   set grad(x: number) {
     this._n[at(this) + GRAD] = checkNumber(x, 'Value grad');
+    if (!this.isLeaf) passes++; // an interior grad no pass wrote: no graph made so far may be skipped
   }
 
   /** A name for pictures and messages; `""` when unset. */
@@ -296,7 +316,7 @@ function nonFinite(op: OpName, operands: readonly Operand[], out: number): NonFi
   return new NonFiniteError(`${op}(${list}) is ${out}, not a finite number`, op, info);
 }
 
-function node(op: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number): Value {
+function node(op: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number, since: number): Value {
   const v = new Value(out);
   v._a = a;
   v._b = b;
@@ -304,37 +324,51 @@ function node(op: number, form: number, out: number, a: Value | null, b: Value |
   const num = v._n, i = at(v);
   num[i + D0] = d0;
   num[i + D1] = d1;
+  num[i + SINCE] = since;
   return v;
+}
+
+/** `since` for a new node on operand `x` (and `y`) with local derivative `d0` (and `d1`); see SINCE. */
+function sinceOf(x: Value, d0: number, y: Value | null, d1: number): number {
+  if (d0 - d0 !== 0 || d1 - d1 !== 0) return -1;
+  const sx = x._n[at(x) + SINCE]!;
+  const since = sx < passes ? sx : passes;
+  if (y === null) return since;
+  const sy = y._n[at(y) + SINCE]!;
+  return sy < since ? sy : since;
 }
 
 /** A one-operand node: `out` = f(x), `dx` = f′(x). */
 function unary(op: OpName, x: Value, out: number, dx: number): Value {
-  if (x instanceof Value && out - out === 0) return node(CODE[op], UNARY, out, x, null, dx, 0);
-  if (!(x instanceof Value)) throw new TypeError(`${op} needs a Value operand, got ${describeUnknown(x)}`);
-  throw nonFinite(op, [x], out);
+  if (x instanceof Value && out - out === 0) return node(CODE[op], UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
+  throw badUnary(op, x, out);
+}
+
+function badUnary(op: OpName, x: unknown, out: number): Error {
+  if (!(x instanceof Value)) return new TypeError(`${op} needs a Value operand, got ${describeUnknown(x)}`);
+  return nonFinite(op, [x], out);
 }
 
 /** A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
 function binary(op: OpName, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
-  // One call to `node`, so that V8 inlines it all into the op.
-  let form = -1, a: Value | null = null, b: Value | null = null, d0 = dx, d1 = dy;
-  if (x instanceof Value) {
-    a = x;
-    if (y instanceof Value) {
-      form = BINARY;
-      b = y;
-    } else if (typeof y === 'number' && y - y === 0) {
-      form = CONST_B;
-      d1 = y;
-    }
-  } else if (y instanceof Value && typeof x === 'number' && x - x === 0) {
-    form = CONST_A;
-    a = y;
-    d0 = dy;
-    d1 = x;
+  // Two Values is the common case, kept short so that V8 inlines it all into the op.
+  if (x instanceof Value && y instanceof Value && out - out === 0) {
+    return node(CODE[op], BINARY, out, x, y, dx, dy, sinceOf(x, dx, y, dy));
   }
-  if (form < 0 || out - out !== 0) throw badOperation(op, x, y, out);
-  return node(CODE[op], form, out, a, b, d0, d1);
+  return withConstant(op, x, y, out, dx, dy);
+}
+
+/** `binary` with a number operand, which the node keeps (in d1) in place of a second Value. */
+function withConstant(op: OpName, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
+  if (out - out === 0) {
+    if (x instanceof Value && typeof y === 'number' && y - y === 0) {
+      return node(CODE[op], CONST_B, out, x, null, dx, y, sinceOf(x, dx, null, 0));
+    }
+    if (y instanceof Value && typeof x === 'number' && x - x === 0) {
+      return node(CODE[op], CONST_A, out, y, null, dy, x, sinceOf(y, dy, null, 0));
+    }
+  }
+  throw badOperation(op, x, y, out);
 }
 
 function badOperation(op: OpName, x: Operand, y: Operand, out: number): Error {
@@ -480,14 +514,20 @@ export function sum(values: Iterable<Operand>): Value {
  * afterwards), sparing a copy where `sum` is on a hot path.
  */
 export function sumOf(operands: Value[]): Value {
-  let out = 0;
+  let out = 0, since = passes;
   for (let k = 0; k < operands.length; k++) {
     const v = operands[k];
-    if (!(v instanceof Value)) throw new TypeError(`sum needs Values, got ${describeUnknown(v)} at ${k}`);
-    out += v._n[at(v) + DATA]!;
+    if (!(v instanceof Value)) throw notAValue(v, k);
+    const num = v._n, i = at(v);
+    out += num[i + DATA]!;
+    if (num[i + SINCE]! < since) since = num[i + SINCE]!;
   }
-  if (!Number.isFinite(out)) throw nonFinite('sum', operands, out);
-  return node(CODE.sum, NARY, out, null, operands, 0, 0);
+  if (out - out !== 0) throw nonFinite('sum', operands, out);
+  return node(CODE.sum, NARY, out, null, operands, 0, 0, since);
+}
+
+function notAValue(v: unknown, k: number): TypeError {
+  return new TypeError(`sum needs Values, got ${describeUnknown(v)} at ${k}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,6 +615,9 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
   const bySerial = last < 0;
   const top = root._s;
   const stamp = nextPass();
+  // Graphs whose `since` is `untouched` may be skipped below a zero gradient (see SINCE); a pass
+  // that writes grads, even one that fails, makes every graph made before it count as touched.
+  const untouched = record === null ? passes++ : -2;
   if (bySerial) {
     last = 0;
     places[0] = root;
@@ -616,6 +659,7 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
     const g = gradAt[p]!;
     if (record === null) num[i + GRAD] = g;
     else record.push(v);
+    if (g === 0 && num[i + SINCE] === untouched) continue; // it passes on only zeros
     const form = v._kind & 7;
     const operands = form === NARY ? (v._b as readonly Value[]) : null;
     const count = operands === null ? (form === BINARY ? 2 : 1) : operands.length;
@@ -859,5 +903,8 @@ function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError 
 
 /** Sets the gradient of every given value to 0 (for leaves, whose gradients accumulate across calls). */
 export function zeroGrad(values: Iterable<Value>): void {
-  for (const v of values) v._n[at(v) + GRAD] = 0;
+  for (const v of values) {
+    v._n[at(v) + GRAD] = 0;
+    if ((v._kind & 7) > CONSTANT) passes++; // see the grad setter
+  }
 }
