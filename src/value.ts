@@ -903,8 +903,6 @@ function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError 
 
 /** Sets the gradient of every given value to 0 (for leaves, whose gradients accumulate across calls). */
 export function zeroGrad(values: Iterable<Value>): void {
-  for (const v of values) {
-    v._n[at(v) + GRAD] = 0;
-    if ((v._kind & 7) > CONSTANT) passes++; // see the grad setter
-  }
+  // No pass count to bump (see the grad setter): a 0 is what a skipped node must read anyway.
+  for (const v of values) v._n[at(v) + GRAD] = 0;
 }

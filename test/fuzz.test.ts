@@ -146,7 +146,7 @@ describe(`properties over ${RUNS.toLocaleString('en-US')} random graphs`, () => 
     fc.assert(property(checkReverseAgainstForward), { numRuns: RUNS, seed: SEED, includeErrorInReport: true });
   }, TIMEOUT);
 
-  it('backward() twice gives exactly twice the leaf gradients', () => {
+  it('backward() twice gives exactly twice the leaf gradients and the same interior ones', () => {
     fc.assert(property(checkBackwardTwice), { numRuns: RUNS, seed: SEED, includeErrorInReport: true });
   }, TIMEOUT);
 

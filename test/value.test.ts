@@ -493,6 +493,59 @@ describe("micrograd's sanity expression", () => {
 // ---------------------------------------------------------------------------------------------
 // Errors.
 
+describe('parts of a graph below a zero gradient', () => {
+  // backward() skips what lies below a node whose gradient is exactly 0 when no pass has written
+  // that part yet. Whatever it skips must read as if it had been visited: grad 0, leaf sums unchanged,
+  // and a non-finite local derivative there still reported.
+
+  it('an interior node reached only through a relu that is off has grad 0, also after an earlier pass wrote it', () => {
+    const x = new Value(-1, 'x');
+    const w = x.mul(3); //                        −3
+    w.mul(2).backward(); //                       writes w.grad = 2 and x.grad = 6
+    expect(w.grad).toBe(2);
+    const u = w.mul(1); //                        made after that pass, on a node it wrote
+    const r = u.relu().add(x); //                 relu(−3) is off: u and w pass on only zeros
+    r.backward();
+    expect(u.grad).toBe(0);
+    expect(w.grad).toBe(0); // not the 2 left by the first pass
+    expect(x.grad).toBe(6 + 1);
+  });
+
+  it('an interior grad set by hand is cleared by the next pass that reaches it only through zeros', () => {
+    const x = new Value(-1, 'x');
+    const w = x.mul(3);
+    const u = w.mul(1);
+    w.grad = 5;
+    const r = u.relu().add(x);
+    r.backward();
+    expect(w.grad).toBe(0);
+    expect(x.grad).toBe(1);
+  });
+
+  it('gives each leaf and interior node the gradient the hand formula gives, with hinge terms on and off', () => {
+    // L = Σᵢ relu(1 − yᵢ·w·xᵢ): ∂L/∂w = Σ over the terms that are on of −yᵢ·xᵢ.
+    const xs = [0.5, 3, -2, 2], ys = [1, 1, 1, -1];
+    const w = new Value(0.8, 'w');
+    const margins = xs.map((xi, i) => mul(w, xi).mul(-ys[i]!).add(1));
+    const loss = sum(margins.map((m) => m.relu()));
+    loss.backward();
+    const expected = xs.reduce((g, xi, i) => (1 - ys[i]! * 0.8 * xi > 0 ? g - ys[i]! * xi : g), 0);
+    expect(w.grad).toBe(expected);
+    margins.forEach((m) => expect(m.grad).toBe(m.data > 0 ? 1 : 0));
+    expect(margins.some((m) => m.data <= 0)).toBe(true); // some terms are off, so some parts were skipped
+    expect(margins.some((m) => m.data > 0)).toBe(true);
+  });
+
+  it('a non-finite local derivative below a zero gradient is still reported, on the first pass and the second', () => {
+    const x = new Value(0, 'x');
+    const s = x.sqrt(); //                   ∂/∂x is infinite at 0
+    const r = s.add(-1).relu().add(x); //    relu(−1) is off: s gets gradient 0
+    expect(() => r.backward()).toThrow(NonFiniteError);
+    expect(() => r.backward()).toThrow(NonFiniteError);
+    expect(x.grad).toBe(0);
+  });
+});
+
 describe('bad numbers', () => {
   it.each([NaN, Infinity, -Infinity])('new Value(%s) throws a RangeError naming it', (x) => {
     expect(() => new Value(x)).toThrow(RangeError);
