@@ -218,6 +218,12 @@ function run(options: RunOptions): Row[] {
   const all: Round[] = [];
   for (let r = 0; r < rounds; r++) all.push(round(s, f, hand));
   const engineMs = median(all.flatMap((r) => r.engineMs));
+  // backward() skips what lies below a zero gradient (hinge terms met, relus off), which grows as
+  // training goes on: the steps differ, so the mean and the two halves are shown beside the median.
+  const engineAll = all.flatMap((r) => r.engineMs);
+  const engineMeanMs = engineAll.reduce((a, b) => a + b, 0) / engineAll.length;
+  const engineFirstHalfMs = median(all.flatMap((r) => r.engineMs.slice(0, STEPS / 2)));
+  const engineSecondHalfMs = median(all.flatMap((r) => r.engineMs.slice(STEPS / 2)));
   const compiledMs = median(all.flatMap((r) => r.compiledMs));
   const handMs = median(all.flatMap((r) => r.handMs));
   const last = all[all.length - 1]!;
@@ -241,7 +247,10 @@ function run(options: RunOptions): Row[] {
   });
   return [
     row('hand-written', handMs, {}),
-    row('engine', engineMs, { nodesPerStep: nodes, nsPerNode: (engineMs * 1e6) / nodes }),
+    row('engine', engineMs, {
+      nodesPerStep: nodes, nsPerNode: (engineMs * 1e6) / nodes, meanMsPerStep: engineMeanMs,
+      medianMsSteps1to50: engineFirstHalfMs, medianMsSteps51to100: engineSecondHalfMs,
+    }),
     row('compiled', compiledMs, {
       ops: f.opCount, compileMs, identicalToEngine: identical,
       forwardMsAtStart: forwardMs, backwardMsAtStart: fullMs - forwardMs,

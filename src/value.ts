@@ -351,19 +351,18 @@ function badUnary(op: OpName, x: unknown, out: number): Error {
 
 /** A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
 function binary(op: OpName, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
-  // Two Values is the common case, kept short so that V8 inlines it all into the op.
-  if (x instanceof Value && y instanceof Value && out - out === 0) {
-    return node(CODE[op], BINARY, out, x, y, dx, dy, sinceOf(x, dx, y, dy));
+  // Kept short, so that V8 inlines it all into the op; a number first, and errors, out of line.
+  if (x instanceof Value && out - out === 0) {
+    if (y instanceof Value) return node(CODE[op], BINARY, out, x, y, dx, dy, sinceOf(x, dx, y, dy));
+    // A number operand stays in the node (in d1) in place of a second Value.
+    if (typeof y === 'number' && y - y === 0) return node(CODE[op], CONST_B, out, x, null, dx, y, sinceOf(x, dx, null, 0));
   }
-  return withConstant(op, x, y, out, dx, dy);
+  return withConstantFirst(op, x, y, out, dx, dy);
 }
 
-/** `binary` with a number operand, which the node keeps (in d1) in place of a second Value. */
-function withConstant(op: OpName, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
+/** `binary` with a number first operand (kept in d1), or the error that names what is wrong. */
+function withConstantFirst(op: OpName, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
   if (out - out === 0) {
-    if (x instanceof Value && typeof y === 'number' && y - y === 0) {
-      return node(CODE[op], CONST_B, out, x, null, dx, y, sinceOf(x, dx, null, 0));
-    }
     if (y instanceof Value && typeof x === 'number' && x - x === 0) {
       return node(CODE[op], CONST_A, out, y, null, dy, x, sinceOf(y, dy, null, 0));
     }
