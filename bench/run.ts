@@ -5,7 +5,12 @@
  *
  * Workloads are the files bench/wN-*.ts that export `workload`; select them by id ("w1") or file
  * name ("w3-deep-chain"); the default is all. A new workload or variant is just a new such file.
+ *
+ * Each file runs in a Node process of its own, so that what V8 learned from one workload (the
+ * operand shapes its ops saw, which decide what it inlines) does not slow the next: run after W1
+ * in one process, W2's engine measured about a quarter slower.
  */
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -28,13 +33,19 @@ interface Args {
   selectors: string[];
   quick: boolean;
   repetitions: number | undefined;
+  /** Internal: run the selected files in this process and print their rows for the parent. */
+  inProcess: boolean;
 }
 
+const IN_PROCESS = '--in-process';
+const ROWS_MARK = '\u0000rows ';
+
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { selectors: [], quick: false, repetitions: undefined };
+  const args: Args = { selectors: [], quick: false, repetitions: undefined, inProcess: false };
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
     if (a === '--quick') args.quick = true;
+    else if (a === IN_PROCESS) args.inProcess = true;
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       process.exit(0);
@@ -60,15 +71,20 @@ function isWorkload(x: unknown): x is Workload {
   return typeof w.id === 'string' && typeof w.title === 'string' && typeof w.run === 'function';
 }
 
-async function loadWorkloads(selectors: readonly string[]): Promise<Workload[]> {
+function chooseFiles(selectors: readonly string[]): string[] {
   const files = readdirSync(BENCH_DIR).filter((f) => WORKLOAD_FILE.test(f)).sort();
-  const unmatched = selectors.filter((s) => !files.some((f) => f === `${s}.ts` || f.startsWith(`${s}-`)));
+  // A selector is an id (w1), a file name without .ts (all of its variants), or one exact file name.
+  const matches = (f: string, s: string): boolean => f === s || f === `${s}.ts` || f.startsWith(`${s}-`);
+  const unmatched = selectors.filter((s) => !files.some((f) => matches(f, s)));
   if (unmatched.length > 0) {
     fail(`no workload ${unmatched.map((s) => JSON.stringify(s)).join(', ')}; there are: ${files.join(', ')}`);
   }
-  const chosen = selectors.length === 0
+  return selectors.length === 0
     ? files
-    : files.filter((f) => selectors.some((s) => f === `${s}.ts` || f.startsWith(`${s}-`)));
+    : files.filter((f) => selectors.some((s) => matches(f, s)));
+}
+
+async function loadWorkloads(chosen: readonly string[]): Promise<Workload[]> {
   const workloads: Workload[] = [];
   for (const file of chosen) {
     const module: Record<string, unknown> = await import(pathToFileURL(join(BENCH_DIR, file)).href);
@@ -106,16 +122,41 @@ function saveResults(rows: readonly Row[], quick: boolean): void {
   writeFileSync(RESULTS_FILE, `${JSON.stringify({ rows: merged }, null, 2)}\n`);
 }
 
+/** Runs workload file `file` in a child process with this process's Node flags; returns its rows. */
+function runIsolated(file: string, args: Args): Row[] {
+  const flags = [...(args.quick ? ['--quick'] : []), ...(args.repetitions === undefined ? [] : ['--reps', String(args.repetitions)])];
+  const child = spawnSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), file, ...flags, IN_PROCESS],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 },
+  );
+  let rows: Row[] | null = null;
+  for (const line of child.stdout.split('\n')) {
+    if (line.startsWith(ROWS_MARK)) rows = JSON.parse(line.slice(ROWS_MARK.length)) as Row[];
+    else if (line !== '') console.log(line);
+  }
+  if (child.status !== 0 || rows === null) {
+    console.error(`bench: ${file} failed (${child.error?.message ?? `exit status ${child.status ?? child.signal}`})`);
+    process.exit(1);
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  const workloads = await loadWorkloads(args.selectors);
-  if (!hasGc()) console.log('note: run with `node --expose-gc` for the memory figures (npm run bench does)');
-  const options: RunOptions = { quick: args.quick, repetitions: args.repetitions, log: (line) => console.log(line) };
+  const files = chooseFiles(args.selectors);
   const rows: Row[] = [];
-  for (const w of workloads) {
-    console.log(`\n== ${w.id}: ${w.title}`);
-    rows.push(...w.run(options));
+  if (args.inProcess) {
+    const options: RunOptions = { quick: args.quick, repetitions: args.repetitions, log: (line) => console.log(line) };
+    for (const w of await loadWorkloads(files)) {
+      console.log(`\n== ${w.id}: ${w.title}`);
+      rows.push(...w.run(options));
+    }
+    console.log(`${ROWS_MARK}${JSON.stringify(rows)}`);
+    return;
   }
+  if (!hasGc()) console.log('note: run with `node --expose-gc` for the memory figures (npm run bench does)');
+  for (const file of files) rows.push(...runIsolated(file, args));
   console.log(`\n${formatTable(rows)}`);
   saveResults(rows, args.quick);
   console.log(`\nrows merged into ${RESULTS_FILE}`);
