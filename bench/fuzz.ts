@@ -15,7 +15,7 @@ import type { FuzzCase, Outcome } from '../test/fuzz-graphs.js';
 
 const PROPERTIES: readonly { readonly name: string; readonly check: (c: FuzzCase) => Outcome }[] = [
   { name: 'reverse mode = forward mode (Dual numbers)', check: (c) => checkReverseAgainstForward(c) },
-  { name: 'backward() twice = exactly 2 × leaf gradients', check: (c) => checkBackwardTwice(c) },
+  { name: 'backward() twice = exactly 2 × leaf gradients, same interior ones', check: (c) => checkBackwardTwice(c) },
   { name: 'reverse mode ≈ central differences', check: (c) => checkFiniteDifferences(c) },
 ];
 
