@@ -94,8 +94,19 @@ const DATA = 0, GRAD = 1, D0 = 2, D1 = 3, SINCE = 4, WORDS = 5;
 // Infinity (leaves do not count); a graph holding a non-finite local derivative has -1, so that
 // backward() still meets that derivative and reports it.
 let passes = 0;
+// Nothing is skipped in a graph holding an interior node made before serials last wrapped around
+// (`since` below this): there serials may be out of order, and a skipped node could hide that from
+// the pass, which would then keep to serial order where it would otherwise fall back to depth-first
+// order, and add the same shares in another order.
+let sinceWrap = 0;
 
-let chunk = new Float64Array(CHUNK * WORDS);
+/** Starts a chunk at serial `s`; at serial 0, serials have wrapped (or begin). */
+function newChunk(s: number): Float64Array {
+  if (s === 0) sinceWrap = ++passes;
+  return new Float64Array(CHUNK * WORDS);
+}
+
+let chunk = newChunk(1);
 let nextSerial = 0;
 
 /** Where node `v`'s numbers start in `v._n`. */
@@ -109,7 +120,7 @@ function at(v: Value): number {
  */
 export function setNextSerial(serial: number): void {
   nextSerial = serial & SERIAL;
-  chunk = new Float64Array(CHUNK * WORDS);
+  chunk = newChunk(0); // as after a wrap
 }
 
 const labels = new WeakMap<Value, string>();
@@ -155,7 +166,7 @@ export class Value {
     // speed of making nodes); the uncommon work is out of line.
     if (typeof data !== 'number' || data - data !== 0 || label !== undefined) leafExtras(this, data, label);
     const s = nextSerial;
-    if ((s & SLOT) === 0) chunk = new Float64Array(CHUNK * WORDS);
+    if ((s & SLOT) === 0) chunk = newChunk(s);
     nextSerial = (s + 1) & SERIAL;
     this._n = chunk;
     this._s = s;
@@ -193,7 +204,8 @@ export class Value {
     return this._n[at(this) + GRAD]!;
   }
   set grad(x: number) {
-    this._n[at(this) + GRAD] = checkNumber(x, 'Value grad');
+    // + 0 stores −0 as 0, as a pass adding into it would: a leaf a pass skips must read the same.
+    this._n[at(this) + GRAD] = checkNumber(x, 'Value grad') + 0;
     if (!this.isLeaf) passes++; // an interior grad no pass wrote: no graph made so far may be skipped
   }
 
@@ -616,7 +628,11 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
   const stamp = nextPass();
   // Graphs whose `since` is `untouched` may be skipped below a zero gradient (see SINCE); a pass
   // that writes grads, even one that fails, makes every graph made before it count as touched.
-  const untouched = record === null ? passes++ : -2;
+  let untouched = -2;
+  if (record === null) {
+    if (root._n[at(root) + SINCE]! >= sinceWrap) untouched = passes;
+    passes++;
+  }
   if (bySerial) {
     last = 0;
     places[0] = root;
