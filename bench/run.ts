@@ -11,7 +11,7 @@
  * in one process, W2's engine measured about a quarter slower.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { formatTable, hasGc } from './harness.js';
@@ -38,7 +38,8 @@ interface Args {
 }
 
 const IN_PROCESS = '--in-process';
-const ROWS_MARK = '\u0000rows ';
+/** The child's rows go to the parent on this file descriptor; its log lines go straight to stdout. */
+const ROWS_FD = 3;
 
 function parseArgs(argv: readonly string[]): Args {
   const args: Args = { selectors: [], quick: false, repetitions: undefined, inProcess: false };
@@ -128,18 +129,14 @@ function runIsolated(file: string, args: Args): Row[] {
   const child = spawnSync(
     process.execPath,
     [...process.execArgv, fileURLToPath(import.meta.url), file, ...flags, IN_PROCESS],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 },
+    { encoding: 'utf8', stdio: ['ignore', 'inherit', 'inherit', 'pipe'], maxBuffer: 64 * 2 ** 20 },
   );
-  let rows: Row[] | null = null;
-  for (const line of child.stdout.split('\n')) {
-    if (line.startsWith(ROWS_MARK)) rows = JSON.parse(line.slice(ROWS_MARK.length)) as Row[];
-    else if (line !== '') console.log(line);
-  }
-  if (child.status !== 0 || rows === null) {
+  const sent = child.output?.[ROWS_FD] ?? '';
+  if (child.status !== 0 || sent === '') {
     console.error(`bench: ${file} failed (${child.error?.message ?? `exit status ${child.status ?? child.signal}`})`);
     process.exit(1);
   }
-  return rows;
+  return JSON.parse(sent) as Row[];
 }
 
 async function main(): Promise<void> {
@@ -152,7 +149,7 @@ async function main(): Promise<void> {
       console.log(`\n== ${w.id}: ${w.title}`);
       rows.push(...w.run(options));
     }
-    console.log(`${ROWS_MARK}${JSON.stringify(rows)}`);
+    writeSync(ROWS_FD, JSON.stringify(rows));
     return;
   }
   if (!hasGc()) console.log('note: run with `node --expose-gc` for the memory figures (npm run bench does)');
