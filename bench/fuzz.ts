@@ -7,11 +7,11 @@
  * Exit code: 0 when every property held, 1 on a failure, 2 on bad arguments.
  */
 import fc from 'fast-check';
-import { createRng } from '../src/random.js';
+import { createRng } from '../src/tools/random.js';
 import {
   checkBackwardTwice, checkFiniteDifferences, checkReverseAgainstForward, fuzzCaseArbitrary, randomCase,
-} from '../test/fuzz-graphs.js';
-import type { FuzzCase, Outcome } from '../test/fuzz-graphs.js';
+} from '../test/tools/fuzz-graphs.js';
+import type { FuzzCase, Outcome } from '../test/tools/fuzz-graphs.js';
 
 const PROPERTIES: readonly { readonly name: string; readonly check: (c: FuzzCase) => Outcome }[] = [
   { name: 'reverse mode = forward mode (Dual numbers)', check: (c) => checkReverseAgainstForward(c) },

@@ -7,7 +7,7 @@
  * is timed again here, interleaved, for the ratio.
  */
 import { Value, createRng } from '../src/index.js';
-import { compile, type CompiledFunction } from '../src/compile.js';
+import { compile, type CompiledFunction } from '../src/tools/compile.js';
 import { timeInterleaved } from './harness.js';
 import type { Row, RunOptions, Workload } from './harness.js';
 import {

@@ -12,9 +12,9 @@
  * The engine and the compiled function must end at the same parameters, bit for bit.
  */
 import { createRng, topologicalOrder } from '../src/index.js';
-import { compile, type CompiledFunction } from '../src/compile.js';
-import { MOONS_ALPHA, MOONS_SEED, makeMoons, moonsLearningRate, moonsLoss, moonsModel, moonsStep, type MoonPoint } from '../src/moons.js';
-import type { MLP } from '../src/nn.js';
+import { compile, type CompiledFunction } from '../src/tools/compile.js';
+import { MOONS_ALPHA, MOONS_SEED, makeMoons, moonsLearningRate, moonsLoss, moonsModel, moonsStep, type MoonPoint } from '../src/learner/moons.js';
+import type { MLP } from '../src/tools/nn.js';
 import { median } from './harness.js';
 import type { Row, RunOptions, Workload } from './harness.js';
 

@@ -1,8 +1,8 @@
-/** Runs the built CLI (dist/src/cli.js) as a user would, capturing its output and exit code. */
+/** Runs the built CLI (dist/src/cli/cli.js) as a user would, capturing its output and exit code. */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../dist/src/cli.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../dist/src/cli/cli.js', import.meta.url));
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface Run {

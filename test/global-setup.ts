@@ -12,7 +12,7 @@ export default function setup(): void {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   const r = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, encoding: 'utf8' });
-  if (!existsSync(`${root}/dist/src/cli.js`)) {
+  if (!existsSync(`${root}/dist/src/cli/cli.js`)) {
     throw new Error(`building dist/ failed:\n${r.stdout}${r.stderr}`);
   }
 }

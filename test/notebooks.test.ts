@@ -9,10 +9,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { buildGraph, createRng, formatNumber, topologicalOrder } from '../src/index.js';
 import {
-  bestMonotoneFit, buildGraph, buildNet111, checkMonotone, createRng, fitParity, formatNumber, initialParams,
-  learnerDeltas, makeMoons, moonsLoss, moonsModel, topologicalOrder, train, trainingSet, trainMoons,
-} from '../src/index.js';
+  bestMonotoneFit, buildNet111, checkMonotone, fitParity, initialParams,
+  learnerDeltas, makeMoons, moonsLoss, moonsModel, train, trainingSet, trainMoons,
+} from '../src/learner/index.js';
 import { escapeHtml, htmlTable } from '../notebooks/html.js';
 
 const DIR = fileURLToPath(new URL('../notebooks/', import.meta.url));

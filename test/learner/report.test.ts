@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatDemoReport, type DemoReport } from '../../src/learner/report.js';
+import { runDemo } from '../../src/learner/node.js';
+import { ROOT, runCli } from '../cli-helpers.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'micrograd-demo-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('the learner\'s case report', () => {
+  let report: DemoReport;
+  it('runs, flags the learner\'s w2 and w1 rules and not their bias rules', async () => {
+    report = await runDemo({ outDir: null });
+    const byParam = Object.fromEntries(report.gradients.summary.map((s) => [s.param, s]));
+    expect(byParam.w2!.learnerOk).toBe(false);
+    expect(byParam.w1!.learnerOk).toBe(false);
+    expect(byParam.w2!.learnerMistake).toMatch(/w2 where h belongs/);
+    expect(byParam.w1!.learnerMistake).toMatch(/w1 where x belongs/);
+    expect(byParam.b1!.learnerOk).toBe(true);
+    expect(byParam.b2!.learnerOk).toBe(true);
+    for (const s of report.gradients.summary) {
+      expect(s.manualOk).toBe(true);
+      expect(s.numericOk).toBe(true);
+      expect(s.rows).toBe(18);
+    }
+    expect(report.gradients.rows).toHaveLength(72);
+  }, 60_000);
+
+  it('states the isotonic floor, the constant predictor and the learnable target', () => {
+    expect(report.monotonicity.isotonicFloor).toBeCloseTo(2 / 9, 14);
+    expect(report.monotonicity.constantLoss).toBeCloseTo(20 / 81, 14);
+    expect(report.monotonicity.trainedLoss).toBeGreaterThan(2 / 9);
+    expect(report.monotonicity.randomCheck.monotone).toBe(report.monotonicity.randomCheck.settings);
+    expect(report.threshold.correct.loss).toBeLessThan(0.03);
+    expect(report.threshold.correctLr1.loss).toBeLessThan(0.01);
+    const outside = report.testInputs.filter((t) => !t.insideTrainingRange).map((t) => t.input);
+    expect(outside).toEqual(['raw 5', 'raw 16', '16/9']);
+  });
+
+  it('fits the console report in about 80 lines', () => {
+    const text = formatDemoReport(report);
+    expect(text.split('\n').length).toBeLessThanOrEqual(80);
+    expect(text).toMatch(/WRONG/);
+  });
+});
+
+describe('npm start', () => {
+  it('exits 0, prints the verdicts and writes the graph files', () => {
+    const out = join(tmp, 'start');
+    const r = spawnSync('npm', ['start', '--silent', '--', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.stderr).not.toMatch(/Error|at .*\.ts:\d+/);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/w2 .*WRONG/);
+    expect(r.stdout).toMatch(/w1 .*WRONG/);
+    for (const f of ['net111-loss.svg', 'net111-backward.dot', 'net111-backward.svg']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    expect(readFileSync(join(out, 'net111-backward.svg'), 'utf8')).toMatch(/<svg/);
+  }, 120_000);
+
+  it('prints the same report as one JSON document with --json', () => {
+    const r = runCli(['demo', '--json', '--no-files']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as DemoReport;
+    expect(report.gradients.rows).toHaveLength(72);
+    expect(report.files).toEqual([]);
+  }, 60_000);
+
+  it('rejects a bad option with one line on stderr and exit code 2', () => {
+    const r = runCli(['demo', '--seed', 'abc']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/--seed/);
+  });
+});
