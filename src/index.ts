@@ -3,11 +3,11 @@
  * Node-only package. Pictures as SVG files, plots and progress bars are in `micrograd-ts/node`; the
  * learner's 1-1-1 network and micrograd's moons demo in `micrograd-ts/learner`.
  */
-export {
-  Value, NonFiniteError, OP_NAMES, topologicalOrder, zeroGrad,
-  add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, softplus, logsigmoid, sum,
-} from './engine/value.js';
+export { Value, NonFiniteError, OP_NAMES, topologicalOrder, zeroGrad } from './engine/value.js';
 export type { Operand, OpName } from './engine/value.js';
+export * from './engine/functions.js';
+export { OPS } from './engine/ops.js';
+export type { OpDefinition, UnaryOp, BinaryOp, NaryOp, UnaryOpName, BinaryOpName } from './engine/ops.js';
 export { createRng } from './tools/random.js';
 export type { Rng } from './tools/random.js';
 export {

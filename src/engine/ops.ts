@@ -189,7 +189,7 @@ export const OPS = {
     // max(x, 0) + ln(1 + e^(−|x|)): no overflow; its derivative is σ(x).
     temp: expNegAbs,
     value: (x, e) => Math.max(x, 0) + Math.log1p(e),
-    d: sigmoidOf,
+    d: (x, y, e) => sigmoidOf(x, e),
     templates: ['sigmoid(x)'],
     mayFail: false, derivativeMayFail: false, doc: 'ln(1 + eˣ)',
   },
@@ -236,7 +236,7 @@ export const OPS = {
   max: {
     arity: 2, method: 'max', symbol: 'max', call: 'max', operator: null, ordered: false,
     // At a tie each operand gets half, so that max(x, x) has ∂/∂x = 1.
-    value: (a, b) => (a >= b ? a : b),
+    value: (a, b) => Math.max(a, b),
     da: (a, b) => (a > b ? 1 : a < b ? 0 : 0.5),
     db: (a, b) => (b > a ? 1 : b < a ? 0 : 0.5),
     templates: [null, null],
@@ -244,7 +244,7 @@ export const OPS = {
   },
   min: {
     arity: 2, method: 'min', symbol: 'min', call: 'min', operator: null, ordered: false,
-    value: (a, b) => (a <= b ? a : b),
+    value: (a, b) => Math.min(a, b),
     da: (a, b) => (a < b ? 1 : a > b ? 0 : 0.5),
     db: (a, b) => (b < a ? 1 : b > a ? 0 : 0.5),
     templates: [null, null],

@@ -36,10 +36,9 @@
  *   `c` refer to that leaf; an alias (`h = x`) shares `x`'s Value and does not relabel it.
  * - A number-only output is returned as a constant leaf.
  */
-import {
-  Value, NonFiniteError,
-  add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, softplus, logsigmoid, sum,
-} from '../engine/value.js';
+import { Value, NonFiniteError, FUNCTIONS as OP_FUNCTIONS } from '../engine/value.js';
+import { neg, sum } from '../engine/functions.js';
+import { OPS, OP_NAMES } from '../engine/ops.js';
 import type { OpName, Operand } from '../engine/value.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -59,8 +58,8 @@ export interface SourceSpan {
 
 export type BinaryOperator = '+' | '-' | '*' | '/' | '^';
 
-/** The engine ops that are written as function calls: every op except the operators'. */
-export type FunctionName = Exclude<OpName, '' | '+' | '-' | '*' | '/' | 'neg'>;
+/** The engine ops that are written as function calls (those with a `call` name in the op table). */
+export type FunctionName = { [K in keyof typeof OPS]: (typeof OPS)[K]['call'] extends string ? K : never }[keyof typeof OPS];
 
 /** A literal number; the parser only makes finite, non-negative ones (`-3` is a negation). */
 export interface NumberLiteral {
@@ -123,8 +122,7 @@ export interface Program {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The functions. Keyed by every engine op that is not an operator, so that a new op in the engine
-// is a compile error here until it is added (and test/expr.test.ts checks the same at run time).
+// The functions and operators: read from the op table, so a new op is callable by its `call` name.
 
 interface FunctionSpec {
   readonly min: number;
@@ -133,23 +131,20 @@ interface FunctionSpec {
   readonly apply: (args: readonly Operand[]) => Value;
 }
 
-function unaryFunction(f: (x: Value) => Value): FunctionSpec {
-  return { min: 1, max: 1, apply: (args) => f(args[0] as Value) };
+type OpFunction = (x: Operand, y?: Operand) => Value;
+
+function functionSpec(name: FunctionName): FunctionSpec {
+  const op = OPS[name];
+  if (op.arity === 'n') return { min: 1, max: Infinity, apply: (args) => sum(args) };
+  const f = OP_FUNCTIONS[op.method as keyof typeof OP_FUNCTIONS] as OpFunction;
+  return op.arity === 1
+    ? { min: 1, max: 1, apply: (args) => f(args[0] as Value) }
+    : { min: 2, max: 2, apply: (args) => f(args[0]!, args[1]!) };
 }
 
-const FUNCTIONS: { readonly [N in FunctionName]: FunctionSpec } = {
-  pow: { min: 2, max: 2, apply: (args) => pow(args[0]!, args[1]!) },
-  exp: unaryFunction(exp),
-  log: unaryFunction(log),
-  tanh: unaryFunction(tanh),
-  sigmoid: unaryFunction(sigmoid),
-  relu: unaryFunction(relu),
-  sum: { min: 1, max: Infinity, apply: (args) => sum(args) },
-  sqrt: unaryFunction(sqrt),
-  abs: unaryFunction(abs),
-  softplus: unaryFunction(softplus),
-  logsigmoid: unaryFunction(logsigmoid),
-};
+const FUNCTIONS = Object.fromEntries(
+  OP_NAMES.filter((name) => OPS[name].call !== null).map((name) => [OPS[name].call, functionSpec(name as FunctionName)]),
+) as { readonly [N in FunctionName]: FunctionSpec };
 
 /** The names callable in expressions. */
 export const FUNCTION_NAMES: readonly FunctionName[] = Object.freeze(Object.keys(FUNCTIONS) as FunctionName[]);
@@ -159,14 +154,17 @@ export const FUNCTION_ARITY: { readonly [N in FunctionName]: { readonly min: num
   Object.freeze(Object.fromEntries(FUNCTION_NAMES.map((n) => [n, Object.freeze({ min: FUNCTIONS[n].min, max: FUNCTIONS[n].max })]))) as
     { readonly [N in FunctionName]: { readonly min: number; readonly max: number } };
 
+const OPERATOR_NAMES = OP_NAMES.filter((name) => OPS[name].arity === 2 && (OPS[name] as { operator: string | null }).operator !== null);
+
 /** The engine op each operator builds (`'unary -'` is negation). */
 export const OPERATOR_OPS: { readonly [O in BinaryOperator | 'unary -']: Exclude<OpName, ''> } = Object.freeze({
-  '+': '+', '-': '-', '*': '*', '/': '/', '^': 'pow', 'unary -': 'neg',
-});
+  ...Object.fromEntries(OPERATOR_NAMES.map((name) => [(OPS[name] as { operator: string }).operator, name])),
+  'unary -': 'neg',
+}) as { readonly [O in BinaryOperator | 'unary -']: Exclude<OpName, ''> };
 
-const BINARY: { readonly [O in BinaryOperator]: (a: Operand, b: Operand) => Value } = {
-  '+': add, '-': sub, '*': mul, '/': div, '^': pow,
-};
+const BINARY = Object.fromEntries(OPERATOR_NAMES.map((name) => [
+  (OPS[name] as { operator: string }).operator, OP_FUNCTIONS[OPS[name].method as keyof typeof OP_FUNCTIONS],
+])) as { readonly [O in BinaryOperator]: (a: Operand, b: Operand) => Value };
 
 function isFunctionName(name: string): name is FunctionName {
   return Object.hasOwn(FUNCTIONS, name);

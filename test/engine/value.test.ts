@@ -748,12 +748,13 @@ describe('node properties', () => {
 
   it('every node carries an op name from OP_NAMES', () => {
     expect([...OP_NAMES].sort()).toEqual(
-      ['+', '-', '*', '/', 'pow', 'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sum', 'sqrt', 'abs', 'softplus', 'logsigmoid'].sort(),
+      ['+', '-', '*', '/', 'pow', 'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sum', 'sqrt', 'abs', 'softplus', 'logsigmoid',
+        'sin', 'cos', 'tan', 'atan', 'max', 'min'].sort(),
     );
     const x = new Value(0.5), y = new Value(1.5);
     const nodes = [
       x.add(y), x.sub(y), x.mul(y), x.div(y), x.pow(y), x.neg(), x.exp(), x.log(), x.tanh(), x.sigmoid(), x.relu(),
-      Value.sum([x, y]), x.sqrt(), x.abs(), x.softplus(), x.logsigmoid(),
+      Value.sum([x, y]), x.sqrt(), x.abs(), x.softplus(), x.logsigmoid(), x.sin(), x.cos(), x.tan(), x.atan(), x.max(y), x.min(y),
     ];
     expect(nodes.map((n) => n.op).sort()).toEqual([...OP_NAMES].sort());
   });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { catchError } from '../catch-error.js';
 import {
   NonFiniteError, OP_NAMES, Value, createRng, topologicalOrder,
-  add, div, mul, pow, sub, sum,
+  add, div, mul, pow, sub, sum, max, min,
 } from '../../src/index.js';
 import type { Rng } from '../../src/index.js';
 import { compile, CODE_LINE_LIMIT, type CompiledFunction, type Strategy } from '../../src/tools/compile.js';
@@ -73,7 +73,7 @@ function expectSameOutcome(actual: Outcome, expected: Outcome, context: string):
 type Ref = { readonly node: number } | { readonly number: number };
 type Step =
   | { readonly kind: 'unary'; readonly op: string; readonly a: number }
-  | { readonly kind: 'binary'; readonly op: '+' | '-' | '*' | '/' | 'pow'; readonly a: Ref; readonly b: Ref }
+  | { readonly kind: 'binary'; readonly op: BinaryName; readonly a: Ref; readonly b: Ref }
   | { readonly kind: 'sum'; readonly terms: readonly Ref[] }
   /** Value.sum of fresh products (and maybe plain terms): what the compiler fuses. */
   | { readonly kind: 'dot'; readonly terms: readonly (readonly [number, Ref] | readonly [number])[] };
@@ -89,7 +89,11 @@ interface Recipe {
   readonly roots: readonly number[];
 }
 
-const UNARY_OPS = ['neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sqrt', 'abs', 'softplus', 'logsigmoid'] as const;
+const UNARY_OPS = [
+  'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sqrt', 'abs', 'softplus', 'logsigmoid', 'sin', 'cos', 'tan', 'atan',
+] as const;
+const BINARY_NAMES = ['+', '-', '*', '/', 'pow', 'max', 'min'] as const;
+type BinaryName = (typeof BINARY_NAMES)[number];
 
 function operand(nodes: readonly Value[], r: Ref): Value | number {
   return 'node' in r ? nodes[r.node]! : r.number;
@@ -109,7 +113,7 @@ function applyStep(nodes: readonly Value[], s: Step): Value {
   switch (s.kind) {
     case 'unary': return (nodes[s.a]! as unknown as Record<string, () => Value>)[s.op]!.call(nodes[s.a]!);
     case 'binary': {
-      const fn = { '+': add, '-': sub, '*': mul, '/': div, pow }[s.op];
+      const fn = { '+': add, '-': sub, '*': mul, '/': div, pow, max, min }[s.op];
       return fn(operand(nodes, s.a), operand(nodes, s.b));
     }
     case 'sum': return sum(s.terms.map((t) => operand(nodes, t)));
@@ -159,7 +163,7 @@ function randomRecipe(rng: Rng, example: readonly number[]): Recipe {
       const a = pick(domain);
       if (a !== undefined) step = { kind: 'unary', op, a };
     } else if (choice < 7) {
-      const op = (['+', '-', '*', '/', 'pow'] as const)[rng.int(5)]!;
+      const op = BINARY_NAMES[rng.int(BINARY_NAMES.length)]!;
       const a = op === 'pow' ? ref((x) => x > 0.1 && x < 5) : ref(bounded);
       const b = op === 'pow' ? ref((x) => Math.abs(x) < 3) : op === '/' ? ref((x) => Math.abs(x) > 0.1) : ref(bounded);
       if ('node' in a || 'node' in b) step = { kind: 'binary', op, a, b };
@@ -511,7 +515,7 @@ describe('inputs, outputs and what is frozen', () => {
     };
     const small = compile(chain(10), [0.3]);
     expect(small.strategy).toBe('code');
-    expect(small.source).toContain('Math.tanh(');
+    expect(small.source).toContain('tanh_value(');
     expect(small.source!.split('\n').length).toBeLessThanOrEqual(CODE_LINE_LIMIT);
     const large = compile(chain(CODE_LINE_LIMIT / 2), [0.3]);
     expect(large.strategy).toBe('tape');
@@ -631,9 +635,11 @@ describe('the listing', () => {
       '  %2 = tanh %1  "h"',
       '  %3 = pow %2 2',
     ].join('\n'));
-    expect(f.source).toMatch(/^return function compiled\(x, G\) \{\n {2}const v0 = x\[0\];\n/);
-    expect(f.source).toContain('\n  const v1 = v0 * 0.5;\n');
-    expect(f.source).toContain('const v3 = Math.tanh(v2); // "h"');
+    // The op table's own functions, bound once at the top, then one line per number.
+    expect(f.source).toContain('const tanh_value = OPS["tanh"].value;\n');
+    expect(f.source).toMatch(/\nreturn function compiled\(x, G\) \{\n {2}const v0 = x\[0\];\n/);
+    expect(f.source).toContain('\n  const v1 = mul_value(v0, 0.5);\n');
+    expect(f.source).toContain('const v3 = tanh_value(v2, t3); // "h"');
   });
 
   it('escapes labels: a label cannot break the listing or the generated code', () => {
@@ -646,7 +652,7 @@ describe('the listing', () => {
     expect(f([0.5]).value).toBe(Math.tanh(1));
     expect(f.listing().split('\n')).toHaveLength(4);
     expect(f.listing()).toContain('%0 = * x0 2  "h\\u2028throw 1\\n\\"*/"');
-    expect(f.source).toContain('const v1 = v0 * 2; // "h\\u2028throw 1\\n\\"*/"\n');
+    expect(f.source).toContain('const v1 = mul_value(v0, 2); // "h\\u2028throw 1\\n\\"*/"\n');
   });
 
   it('marks data inputs and the ops off the backward pass', () => {

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { div, pow, sub, Value } from '../../src/engine/value.js';
+import { div, min, pow, sub, Value } from '../../src/index.js';
 import {
   DEFAULT_MAX_NODES, formatNumber, mismatchNote, OP_SYMBOLS, toDot,
 } from '../../src/tools/dot.js';
@@ -122,7 +122,8 @@ function everyOp(): Value {
   const terms = [
     a.add(b), a.sub(2), sub(3, a), a.mul(b), a.div(b), div(1, b), a.pow(2), pow(2, a), a.pow(b),
     b.neg(), a.exp(), a.log(), b.tanh(), b.sigmoid(), b.relu(), a.sqrt(), b.abs(), b.softplus(),
-    b.logsigmoid(), a.mul(a), c.mul(a), c.add(b), Value.sum([a, b, 4, c]),
+    b.logsigmoid(), a.mul(a), c.mul(a), c.add(b), Value.sum([a, b, 4, c]), a.sin(), b.cos(), b.tan(), a.atan(),
+    a.max(b), min(2, b),
   ];
   const root = Value.sum(terms);
   root.backward();

@@ -467,6 +467,12 @@ function evaluate(e: Expression, env: Readonly<Record<string, number>>): number 
         case 'abs': return Math.abs(a);
         case 'softplus': return Math.log(1 + Math.exp(a));
         case 'logsigmoid': return -Math.log(1 + Math.exp(-a));
+        case 'sin': return Math.sin(a);
+        case 'cos': return Math.cos(a);
+        case 'tan': return Math.tan(a);
+        case 'atan': return Math.atan(a);
+        case 'max': return Math.max(a, b);
+        case 'min': return Math.min(a, b);
       }
     }
   }

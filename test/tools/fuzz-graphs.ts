@@ -18,7 +18,7 @@ import fc from 'fast-check';
 import {
   Value, NonFiniteError, topologicalOrder,
   add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, softplus, logsigmoid, sum,
-} from '../../src/engine/value.js';
+} from '../../src/index.js';
 import { Dual } from '../../src/tools/dual.js';
 import { agrees, gradcheck, DEFAULT_EPS, FINITE_DIFFERENCE_TOLERANCE } from '../../src/tools/gradcheck.js';
 import type { Rng } from '../../src/tools/random.js';

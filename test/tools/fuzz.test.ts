@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { add, mul, sub, tanh, OP_NAMES, Value } from '../../src/engine/value.js';
+import { add, mul, sub, tanh, OP_NAMES, Value } from '../../src/index.js';
 import { Dual } from '../../src/tools/dual.js';
 import {
   checkBackwardTwice, checkFiniteDifferences, checkReverseAgainstForward, dualAlgebra, evaluateGraph,
