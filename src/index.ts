@@ -31,6 +31,12 @@ export type {
   Tolerance, Comparison, GradcheckOptions, GradcheckReport, GradcheckRow, Verdict,
   NumberFunction, ValueFunction, NamedValueFunction,
 } from './tools/gradcheck.js';
+export {
+  diagnoseGradient, FormulaError, DIAGNOSIS_KINDS, DEFAULT_POINTS, DEFAULT_DIAGNOSIS_SEED, SPREAD, MAX_REDRAWS, ROUNDING_SAFETY,
+} from './tools/diagnose.js';
+export type {
+  DiagnosisKind, DiagnoseOptions, Diagnosis, GradientDiagnosis, DiagnosisReport, ToleranceRule, SourceUse, ManualFormulas,
+} from './tools/diagnose.js';
 export { Dual, forwardGradient, forwardDerivative, directionalDerivative } from './tools/dual.js';
 export type { DualOperand } from './tools/dual.js';
 export { compile, CODE_LINE_LIMIT } from './tools/compile.js';

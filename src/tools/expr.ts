@@ -233,6 +233,12 @@ export class ExpressionError extends Error {
   }
 }
 
+/** The source line holding `offset`, with a caret under it (as in an `ExpressionError`'s excerpt). */
+export function sourceExcerpt(source: string, offset: number): string {
+  const at = locate(source, offset);
+  return makeExcerpt(at.lineText, at.column, at.line);
+}
+
 function locate(source: string, offset: number): { line: number; column: number; lineText: string } {
   const at = Math.max(0, Math.min(offset, source.length));
   let line = 1, lineStart = 0;

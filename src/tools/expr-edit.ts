@@ -1,0 +1,186 @@
+/**
+ * Editing expression-language ASTs: making nodes, replacing names, and the light simplification
+ * that makes a printed local derivative read as a person would write it (`2*x`, not
+ * `2*x^(2 - 1)`). Every edit returns a new AST; `formatExpression` prints it with the right
+ * parentheses.
+ */
+import {
+  buildGraph,
+  type Assignment, type BinaryOperator, type Expression, type Identifier, type Program, type SourceSpan,
+} from './expr.js';
+
+/** The span of a node made here rather than parsed (there is no source text behind it). */
+const MADE: SourceSpan = Object.freeze({ start: 0, end: 0, line: 1, column: 1 });
+
+export function numberNode(value: number): Expression {
+  // The parser never makes a negative literal: a negative number is a negation.
+  if (value < 0 || Object.is(value, -0)) return negate({ kind: 'number', value: -value, span: MADE });
+  return { kind: 'number', value, span: MADE };
+}
+
+export function identifierNode(name: string): Identifier {
+  return { kind: 'identifier', name, span: MADE };
+}
+
+export function negate(operand: Expression): Expression {
+  return { kind: 'unary', operator: '-', operand, span: MADE };
+}
+
+export function binaryNode(operator: BinaryOperator, left: Expression, right: Expression): Expression {
+  return { kind: 'binary', operator, left, right, span: MADE, operatorSpan: MADE };
+}
+
+/** The identifiers of `e`, in source order. */
+export function identifierUses(e: Expression, out: Identifier[] = []): Identifier[] {
+  switch (e.kind) {
+    case 'identifier': out.push(e); break;
+    case 'unary': identifierUses(e.operand, out); break;
+    case 'binary': identifierUses(e.left, out); identifierUses(e.right, out); break;
+    case 'call': for (const a of e.args) identifierUses(a, out); break;
+    case 'number': break;
+  }
+  return out;
+}
+
+/** Every identifier use of a program (assignments, then the output), in source order. */
+export function programUses(p: Program): Identifier[] {
+  const out: Identifier[] = [];
+  for (const a of p.assignments) identifierUses(a.value, out);
+  identifierUses(p.output, out);
+  return out;
+}
+
+/** `e` with each identifier for which `replace` returns an expression replaced by it. */
+export function replaceIdentifiers(e: Expression, replace: (id: Identifier) => Expression | undefined): Expression {
+  switch (e.kind) {
+    case 'identifier': return replace(e) ?? e;
+    case 'number': return e;
+    case 'unary': {
+      const operand = replaceIdentifiers(e.operand, replace);
+      return operand === e.operand ? e : { ...e, operand };
+    }
+    case 'binary': {
+      const left = replaceIdentifiers(e.left, replace), right = replaceIdentifiers(e.right, replace);
+      return left === e.left && right === e.right ? e : { ...e, left, right };
+    }
+    case 'call': {
+      const args = e.args.map((a) => replaceIdentifiers(a, replace));
+      return args.every((a, k) => a === e.args[k]) ? e : { ...e, args };
+    }
+  }
+}
+
+/** The program with the same replacement made in every statement. */
+export function replaceInProgram(p: Program, replace: (id: Identifier) => Expression | undefined): Program {
+  const assignments = p.assignments.map((a): Assignment => {
+    const value = replaceIdentifiers(a.value, replace);
+    return value === a.value ? a : { ...a, value };
+  });
+  return { ...p, assignments, output: replaceIdentifiers(p.output, replace) };
+}
+
+/** The program with its output replaced (its assignments kept). */
+export function withOutput(p: Program, output: Expression): Program {
+  return { ...p, output };
+}
+
+/** A program of one expression. */
+export function expressionProgram(e: Expression, source = ''): Program {
+  return { kind: 'program', assignments: [], output: e, source };
+}
+
+/** A number, or the negation of one: its value; otherwise undefined. */
+function numberValue(e: Expression): number | undefined {
+  if (e.kind === 'number') return e.value;
+  if (e.kind === 'unary' && e.operand.kind === 'number') return -e.operand.value;
+  return undefined;
+}
+
+/** Folds a number-only expression with the engine's own arithmetic; undefined if it fails. */
+function fold(e: Expression): number | undefined {
+  try {
+    return buildGraph(expressionProgram(e)).output.data;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Folds number-only parts and drops the neutral ones: `1*e`, `e*1`, `e/1`, `e^1`, `e + 0`,
+ * `0 + e`, `e - 0`, `0*e` (to 0), `--e`, `(-1)*e` (to `-e`). Nothing else is rearranged.
+ */
+export function simplify(e: Expression): Expression {
+  switch (e.kind) {
+    case 'number': case 'identifier': return e;
+    case 'unary': {
+      const operand = simplify(e.operand);
+      return cancelNegation(operand) ?? negate(operand);
+    }
+    case 'call': {
+      const args = e.args.map(simplify);
+      const made: Expression = { ...e, args };
+      if (args.every((a) => numberValue(a) !== undefined)) {
+        const v = fold(made);
+        if (v !== undefined) return numberNode(v);
+      }
+      return made;
+    }
+    case 'binary': {
+      const left = simplify(e.left), right = simplify(e.right);
+      const l = numberValue(left), r = numberValue(right);
+      if (l !== undefined && r !== undefined) {
+        const v = fold(binaryNode(e.operator, left, right));
+        if (v !== undefined) return numberNode(v);
+      }
+      switch (e.operator) {
+        case '*':
+          if (l === 0 || r === 0) return numberNode(0);
+          if (l === 1) return right;
+          if (r === 1) return left;
+          if (l === -1) return simplify(negate(right));
+          if (r === -1) return simplify(negate(left));
+          break;
+        case '/':
+          if (r === 1) return left;
+          if (r === -1) return simplify(negate(left));
+          break;
+        case '^':
+          if (r === 1) return left;
+          if (r === 0) return numberNode(1);
+          break;
+        case '+':
+          if (l === 0) return right;
+          if (r === 0) return left;
+          break;
+        case '-':
+          if (r === 0) return left;
+          if (l === 0) return simplify(negate(right));
+          break;
+      }
+      return binaryNode(e.operator, left, right);
+    }
+  }
+}
+
+/** −e without a new minus sign, where e's leading factor carries one (`-2*x` → `2*x`); else undefined. */
+function cancelNegation(e: Expression): Expression | undefined {
+  if (e.kind === 'unary') return e.operand;
+  const v = numberValue(e);
+  if (v !== undefined) return numberNode(-v);
+  if (e.kind === 'binary' && (e.operator === '*' || e.operator === '/')) {
+    const left = cancelNegation(e.left);
+    if (left !== undefined) return numberValue(left) === 1 && e.operator === '*' ? e.right : binaryNode(e.operator, left, e.right);
+  }
+  return undefined;
+}
+
+/** The factors of a product written left to right (`a*b*c` → a, b, c). */
+export function productFactors(e: Expression): Expression[] {
+  return e.kind === 'binary' && e.operator === '*' ? [...productFactors(e.left), e.right] : [e];
+}
+
+/** True when `e` holds no name (a constant). */
+export function isConstantExpression(e: Expression): boolean {
+  return identifierUses(e).length === 0;
+}
+
