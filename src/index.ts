@@ -32,10 +32,10 @@ export type {
   NumberFunction, ValueFunction, NamedValueFunction,
 } from './tools/gradcheck.js';
 export {
-  diagnoseGradient, FormulaError, DIAGNOSIS_KINDS, DEFAULT_POINTS, DEFAULT_DIAGNOSIS_SEED, SPREAD, MAX_REDRAWS, ROUNDING_SAFETY,
+  diagnoseGradient, agreementAtPoint, FormulaError, DIAGNOSIS_KINDS, DEFAULT_POINTS, DEFAULT_DIAGNOSIS_SEED, SPREAD, MAX_REDRAWS, ROUNDING_SAFETY, ROUNDING_TOLERANCE,
 } from './tools/diagnose.js';
 export type {
-  DiagnosisKind, DiagnoseOptions, Diagnosis, GradientDiagnosis, DiagnosisReport, ToleranceRule, SourceUse, ManualFormulas,
+  DiagnosisKind, DiagnoseOptions, PointAgreement, Diagnosis, GradientDiagnosis, DiagnosisReport, ToleranceRule, SourceUse, ManualFormulas,
 } from './tools/diagnose.js';
 export { Dual, forwardGradient, forwardDerivative, directionalDerivative } from './tools/dual.js';
 export type { DualOperand } from './tools/dual.js';

@@ -142,7 +142,35 @@ export function learnerDeltas(p: Params, x: number, a: number, lr: number): Para
   };
 }
 
-/** Which factor of the learner's rule is wrong, per parameter (`null`: the rule is right). */
+/** The network in the expression language: the model `micrograd check` and the diagnosis read. */
+export const NET111_MODEL = 'h = sigmoid(w1*x + b1); y = sigmoid(w2*h + b2); (y - a)^2';
+
+/** The correct hand formulas of `manualGradients`, in the expression language over NET111_MODEL's names. */
+export const MANUAL_FORMULAS: Readonly<Record<ParamName, string>> = Object.freeze({
+  w1: '2*(y - a)*y*(1 - y)*w2*h*(1 - h)*x',
+  b1: '2*(y - a)*y*(1 - y)*w2*h*(1 - h)',
+  w2: '2*(y - a)*y*(1 - y)*h',
+  b2: '2*(y - a)*y*(1 - y)',
+});
+
+/**
+ * The learner's rules as the gradients they claim (their Δ divided by the learning rate), written
+ * with the script's own names: gradient_y = der_cost(E) = 2E, der_sigmoid(s) = s·(1 − s), and the
+ * undefined gradient_h read as in `learnerDeltas`. The report diagnoses these; it stores no
+ * explanation of its own.
+ */
+export const LEARNER_FORMULAS: Readonly<Record<ParamName, string>> = Object.freeze({
+  w2: 'gradient_y = 2*(y - a); gradient_y*y*(1 - y)*w2',
+  b2: 'gradient_y = 2*(y - a); gradient_y*y*(1 - y)',
+  w1: 'gradient_h = 2*(y - a)*y*(1 - y)*w2; gradient_h*h*(1 - h)*w1',
+  b1: 'gradient_h = 2*(y - a)*y*(1 - y)*w2; gradient_h*h*(1 - h)',
+});
+
+/**
+ * Sentences about the learner's two wrong rules, written by hand before the report computed its
+ * diagnoses (`LEARNER_FORMULAS` and `diagnoseGradient`); notebook 01 still prints them.
+ * @deprecated The report no longer reads them.
+ */
 export const LEARNER_MISTAKES: Readonly<Record<ParamName, string | null>> = {
   w2: 'Δw2 multiplies by w2 where h belongs: y = σ(w2·h + b2), so ∂(w2·h + b2)/∂w2 = h, giving ∂L/∂w2 = δ2·h.',
   w1: 'Δw1 multiplies by w1 where x belongs (∂(w1·x + b1)/∂w1 = x), and its gradient_h is never defined in the script: ∂L/∂w1 = δ2·w2·h(1−h)·x.',

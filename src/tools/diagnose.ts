@@ -54,6 +54,9 @@ export const MAX_REDRAWS = 100;
 /** The allowed difference is this many times the sum of both evaluations' rounding bounds. */
 export const ROUNDING_SAFETY = 4;
 
+/** The default rule: ROUNDING_SAFETY × both evaluations' first-order rounding bounds (ε = 2⁻⁵²). */
+export const ROUNDING_TOLERANCE: ToleranceRule = Object.freeze({ rule: 'rounding', safety: ROUNDING_SAFETY, epsilon: MACHINE_EPSILON });
+
 export interface DiagnoseOptions {
   /** Random points besides the given one (default 16). */
   readonly points?: number;
@@ -1018,9 +1021,52 @@ function resolveOptions(options: DiagnoseOptions): { points: number; seed: numbe
     if (x !== undefined && (typeof x !== 'number' || !Number.isFinite(x) || x < 0)) throw new RangeError(`${key} must be a finite number ≥ 0, got ${String(x)}`);
   }
   const tolerance: ToleranceRule = options.rtol === undefined && options.atol === undefined
-    ? { rule: 'rounding', safety: ROUNDING_SAFETY, epsilon: MACHINE_EPSILON }
+    ? ROUNDING_TOLERANCE
     : { rule: 'fixed', rtol: options.rtol ?? 0, atol: options.atol ?? 0 };
   return { points, seed, fixed: [...(options.fixed ?? [])], tolerance };
+}
+
+interface Prepared {
+  readonly model: Model;
+  readonly formulas: readonly { readonly target: string; readonly text: string; readonly formula: Formula; readonly given: Evaluated }[];
+}
+
+/** Parses and checks the model, the point and the formulas, and evaluates each formula at the point. */
+function prepare(
+  source: string | Program, at: Readonly<Record<string, number>>, manual: ManualFormulas,
+  o: ReturnType<typeof resolveOptions>,
+): Prepared {
+  const program = typeof source === 'string' ? parseExpression(source) : source;
+  const variables = freeVariables(program);
+  if (typeof at !== 'object' || at === null) throw new TypeError('the point must be an object of name → number');
+  const extra = Object.keys(at).filter((n) => !variables.includes(n));
+  if (extra.length) throw new RangeError(`the point gives ${extra.join(', ')}, which the model does not use (its variables: ${variables.join(', ') || 'none'})`);
+  const notVariables = o.fixed.filter((n) => !variables.includes(n));
+  if (notVariables.length) throw new RangeError(`fixed names ${notVariables.join(', ')}, which ${notVariables.length === 1 ? 'is not a variable' : 'are not variables'} of the model (its variables: ${variables.join(', ') || 'none'})`);
+  const list = entries(manual);
+  const model = new Model(program, at, o.points, o.seed, new Set(o.fixed), o.tolerance);
+  const unknown = list.map(([n]) => n).filter((n) => !model.given.graph.names.has(n));
+  if (unknown.length) {
+    throw new RangeError(`${unknown.join(', ')} ${unknown.length === 1 ? 'is not a variable or named intermediate' : 'are not variables or named intermediates'} of the model (its names: ${model.names.join(', ')})`);
+  }
+  const formulas = list.map(([target, text]) => {
+    if (typeof text !== 'string') throw new TypeError(`the formula for ${target} must be a string, got ${typeof text}`);
+    try {
+      const formula = formulaOf(parseExpression(text));
+      // Built with every name of the model bound, so that a misspelt one gets a suggestion.
+      const output = buildGraph(formula.program, Object.fromEntries(model.given.graph.names)).output;
+      return { target, text, formula, given: { value: output.data, bound: model.given.forward.of(output), output } };
+    } catch (e) {
+      if (e instanceof ExpressionError) {
+        const reason = e.code === 'assigned-and-bound'
+          ? e.reason.replace('also given a value from outside', 'also a name of the model')
+          : e.reason;
+        throw new FormulaError(target, reason, e.code, text, e.offset, { cause: e });
+      }
+      throw e;
+    }
+  });
+  return { model, formulas };
 }
 
 /**
@@ -1037,43 +1083,40 @@ export function diagnoseGradient(
   source: string | Program, at: Readonly<Record<string, number>>, manual: ManualFormulas, options: DiagnoseOptions = {},
 ): DiagnosisReport {
   const o = resolveOptions(options);
-  const program = typeof source === 'string' ? parseExpression(source) : source;
-  const variables = freeVariables(program);
-  if (typeof at !== 'object' || at === null) throw new TypeError('the point must be an object of name → number');
-  const extra = Object.keys(at).filter((n) => !variables.includes(n));
-  if (extra.length) throw new RangeError(`the point gives ${extra.join(', ')}, which the model does not use (its variables: ${variables.join(', ') || 'none'})`);
-  const notVariables = o.fixed.filter((n) => !variables.includes(n));
-  if (notVariables.length) throw new RangeError(`fixed names ${notVariables.join(', ')}, which ${notVariables.length === 1 ? 'is not a variable' : 'are not variables'} of the model (its variables: ${variables.join(', ') || 'none'})`);
-  const list = entries(manual);
-  const model = new Model(program, at, o.points, o.seed, new Set(o.fixed), o.tolerance);
-  const unknown = list.map(([n]) => n).filter((n) => !model.given.graph.names.has(n));
-  if (unknown.length) {
-    throw new RangeError(`${unknown.join(', ')} ${unknown.length === 1 ? 'is not a variable or named intermediate' : 'are not variables or named intermediates'} of the model (its names: ${model.names.join(', ')})`);
-  }
-  const rows = list.map(([target, text]) => {
-    if (typeof text !== 'string') throw new TypeError(`the formula for ${target} must be a string, got ${typeof text}`);
-    let formula: Formula;
-    let givenManual: Evaluated;
-    try {
-      formula = formulaOf(parseExpression(text));
-      // Built with every name of the model bound, so that a misspelt one gets a suggestion.
-      const output = buildGraph(formula.program, Object.fromEntries(model.given.graph.names)).output;
-      givenManual = { value: output.data, bound: model.given.forward.of(output), output };
-    } catch (e) {
-      if (e instanceof ExpressionError) {
-        const reason = e.code === 'assigned-and-bound'
-          ? e.reason.replace('also given a value from outside', 'also a name of the model')
-          : e.reason;
-        throw new FormulaError(target, reason, e.code, text, e.offset, { cause: e });
-      }
-      throw e;
-    }
-    return diagnoseOne(model, target, text, formula, givenManual);
-  });
+  const { model, formulas } = prepare(source, at, manual, o);
+  const rows = formulas.map((f) => diagnoseOne(model, f.target, f.text, f.formula, f.given));
   return {
     ok: rows.every((r) => r.ok),
     points: o.points, seed: o.seed, fixed: o.fixed, tolerance: o.tolerance,
     rows,
     graph: model.given.graph,
   };
+}
+
+/** One formula against autodiff at the given point only, by the same rule. */
+export interface PointAgreement extends Comparison {
+  readonly name: string;
+  /** The formula's value. */
+  readonly manual: number;
+  readonly autodiff: number;
+  /** The two evaluations' rounding bounds, summed (before the safety factor). */
+  readonly bound: number;
+}
+
+/**
+ * The verdict rule of `diagnoseGradient` at one point, without random points or a diagnosis: each
+ * formula against the engine's gradient, within ROUNDING_SAFETY × both rounding bounds (or
+ * atol + rtol·|autodiff| when either is given). For tables of many points, such as the main report's.
+ */
+export function agreementAtPoint(
+  source: string | Program, at: Readonly<Record<string, number>>, manual: ManualFormulas,
+  options: Pick<DiagnoseOptions, 'rtol' | 'atol'> = {},
+): PointAgreement[] {
+  const o = resolveOptions({ ...(options.rtol === undefined ? {} : { rtol: options.rtol }), ...(options.atol === undefined ? {} : { atol: options.atol }) });
+  const { model, formulas } = prepare(source, at, manual, o);
+  return formulas.map((f) => {
+    const t = trueGradient(model.given, f.target);
+    const bound = t.bound + f.given.bound;
+    return { name: f.target, manual: f.given.value, autodiff: t.value, bound, ...agreesWithin(f.given.value, t.value, model.allowed(t.value, bound)) };
+  });
 }

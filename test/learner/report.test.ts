@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatDemoReport, type DemoReport } from '../../src/learner/report.js';
+import { diagnoseLearnerRules, formatDemoReport, type DemoReport } from '../../src/learner/report.js';
+import { LEARNER_FORMULAS } from '../../src/learner/net111.js';
+import { ROUNDING_SAFETY } from '../../src/tools/diagnose.js';
 import { runDemo } from '../../src/learner/node.js';
 import { ROOT, runCli } from '../cli-helpers.js';
 
@@ -17,8 +19,14 @@ describe('the learner\'s case report', () => {
     const byParam = Object.fromEntries(report.gradients.summary.map((s) => [s.param, s]));
     expect(byParam.w2!.learnerOk).toBe(false);
     expect(byParam.w1!.learnerOk).toBe(false);
-    expect(byParam.w2!.learnerMistake).toMatch(/w2 where h belongs/);
-    expect(byParam.w1!.learnerMistake).toMatch(/w1 where x belongs/);
+    // Diagnosed, not stored: the substitutions the diagnosis computes.
+    expect(byParam.w2!.learnerDiagnosis).toMatchObject({ kind: 'substitution', wrote: 'w2', expected: 'h' });
+    expect(byParam.w1!.learnerDiagnosis).toMatchObject({ kind: 'substitution', wrote: 'w1', expected: 'x' });
+    expect(byParam.b1!.learnerDiagnosis).toBeNull();
+    expect(byParam.b2!.learnerDiagnosis).toBeNull();
+    const text = formatDemoReport(report);
+    expect(text).toMatch(/✗ w2: the rule gradient_y = 2\*\(y - a\); gradient_y\*y\*\(1 - y\)\*w2\n\s+substitution: it uses w2 where h belongs/);
+    expect(text).toMatch(/corrected: gradient_h = 2 \* \(y - a\) \* y \* \(1 - y\) \* w2; gradient_h \* h \* \(1 - h\) \* x/);
     expect(byParam.b1!.learnerOk).toBe(true);
     expect(byParam.b2!.learnerOk).toBe(true);
     for (const s of report.gradients.summary) {
@@ -28,6 +36,23 @@ describe('the learner\'s case report', () => {
     }
     expect(report.gradients.rows).toHaveLength(72);
   }, 60_000);
+
+  it('diagnoses whatever rules it is given: a sign slip in Δb2 is scaled −1', () => {
+    const rows = report.gradients.rows.map((r) => (r.param === 'b2' ? { ...r, learnerVsAutodiff: { ...r.learnerVsAutodiff, ok: false } } : r));
+    const d = diagnoseLearnerRules(rows, { start: report.initial, trained: report.parity.correct.final },
+      { ...LEARNER_FORMULAS, b2: '-2*(y - a)*y*(1 - y)' });
+    expect(d.b2).toMatchObject({ kind: 'scaled', scale: -1 });
+  });
+
+  it('compares exact sources by the rounding rule, the same as micrograd check', () => {
+    expect(report.tolerances.exact).toEqual({ rule: 'rounding', safety: ROUNDING_SAFETY, epsilon: Number.EPSILON });
+    for (const r of report.gradients.rows) {
+      // The allowed difference follows the conditioning: a few ulps of these well-conditioned values,
+      // far below the old fixed 1e-12 + 1e-9·|ref|.
+      expect(r.manualVsAutodiff.allowed).toBeGreaterThan(0);
+      expect(r.manualVsAutodiff.allowed).toBeLessThan(1e-12 * Math.abs(r.autodiff) + 1e-14);
+    }
+  });
 
   it('states the isotonic floor, the constant predictor and the learnable target', () => {
     expect(report.monotonicity.isotonicFloor).toBeCloseTo(2 / 9, 14);
