@@ -9,7 +9,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { toDot, mismatchNote, formatNumber } from '../tools/dot.js';
 import { renderSvg } from '../node/render.js';
 import { buildGraph, ExpressionError, freeVariables, parseExpression, type Program } from '../tools/expr.js';
-import { agrees, EXACT_TOLERANCE, gradcheck } from '../tools/gradcheck.js';
+import { diagnoseGradient, DEFAULT_DIAGNOSIS_SEED, DEFAULT_POINTS, FormulaError, type DiagnosisReport } from '../tools/diagnose.js';
+import { checkJson, checkMarks, formatCheck } from './check.js';
 import { DEFAULT_SEED, RULES, TARGETS, train, type Rules, type Target } from '../learner/net111.js';
 import { terminalProgress } from '../node/terminal-progress.js';
 import { NonFiniteError, type Value } from '../engine/value.js';
@@ -35,6 +36,26 @@ function positiveNumber(name: string) {
     const n = Number(text);
     if (!DECIMAL.test(text.trim()) || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${text}"`);
     return n;
+  };
+}
+
+function nonNegativeNumber(name: string) {
+  return (text: string): number => {
+    const n = Number(text);
+    if (!DECIMAL.test(text.trim()) || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got "${text}"`);
+    return n;
+  };
+}
+
+/** `--fixed x,a` (repeatable): names. */
+function collectNames(option: string) {
+  return (text: string, previous: string[] = []): string[] => {
+    for (const part of text.split(',')) {
+      const name = part.trim();
+      if (!NAME.test(name)) throw new InvalidArgumentError(`${option} takes names separated by commas, got "${part}"`);
+      if (!previous.includes(name)) previous.push(name);
+    }
+    return previous;
   };
 }
 
@@ -183,74 +204,58 @@ function buildProgram(): Command {
     });
 
   command('check')
-    .description('check hand-derived gradients against autodiff and central differences (exit 1 if any disagrees)')
+    .description('check hand-derived gradients against autodiff as identities, and say what is wrong with each (exit 1 if any is not ok)')
     .argument('<expr>', 'the model; its named intermediates may be used in the manual formulas')
     .option('--at <name=value,...>', 'the variables\' values (repeatable)', collectAt)
-    .requiredOption('--manual <name=expr>', 'a hand-derived ∂output/∂name (repeatable)', collectManual)
-    .option('--json', 'print {"ok": …, "rows": [{"name", "manual", "autodiff", "numeric", "absError", "relError", "ok"}]}')
-    .option('--svg <file>', 'write the backward pass as SVG, the disagreeing leaves marked red')
+    .requiredOption('--manual <name=expr>', 'a hand-derived ∂output/∂name, for a variable or a named intermediate (repeatable)', collectManual)
+    .option('--points <n>', 'random points checked besides the given one', integer('--points', 1, 1000), DEFAULT_POINTS)
+    .option('--seed <n>', 'seed for the random points', integer('--seed', 0, SEED_MAX), DEFAULT_DIAGNOSIS_SEED)
+    .option('--fixed <names>', 'variables held at their given values, e.g. data and labels: --fixed x,a', collectNames('--fixed'))
+    .option('--rtol <x>', 'a fixed tolerance atol + rtol·|autodiff| in place of the rounding bound', nonNegativeNumber('--rtol'))
+    .option('--atol <x>', 'with or without --rtol (the other is then 0)', nonNegativeNumber('--atol'))
+    .option('--json', 'print {"ok", "points", "seed", "fixed", "tolerance", "rows": [{"name", "manual", "autodiff", "numeric", "absError", "relError", "allowed", "ok", "agreesAtPoint", "diagnosis"}]}')
+    .option('--svg <file>', 'write the backward pass as SVG, the nodes each diagnosis names marked red')
     .addHelpText('after', [
       '',
-      'Verdicts: manual agrees with autodiff when |manual − autodiff| ≤ 1e-12 + 1e-9·|autodiff|;',
-      'autodiff is itself checked against central differences (eps 1e-6, atol 1e-5, rtol 1e-3).',
+      'A formula is ok when it matches autodiff at the given point and at --points random points around it',
+      '(each variable moved by 0.5·max(|x|, 1)·u, u uniform in [−1, 1]), within 4× the first-order rounding',
+      'bounds of both evaluations. Otherwise the diagnosis is the first of: scaled, substitution, missing-factor,',
+      'extra-factor, missing-path, point-only, unexplained; unchecked when too few points carry information.',
+      'autodiff is also compared with central differences (eps 1e-6, atol 1e-5, rtol 1e-3).',
       '',
       'Example (the learner\'s Δw2 rule, which multiplies by w2 where h belongs):',
       `  micrograd check "${LEARNER_MODEL}" \\`,
-      '    --at x=0.2222,a=1,w1=0.3,b1=0,w2=-0.2,b2=0 \\',
+      '    --at x=0.2222,a=1,w1=0.3,b1=0,w2=-0.2,b2=0 --fixed x,a \\',
       '    --manual \'w2=2*(y-a)*y*(1-y)*w2\' --manual \'b2=2*(y-a)*y*(1-y)\'',
     ].join('\n'))
-    .action(async (source: string, o: { at?: Map<string, number>; manual: Map<string, string>; json?: boolean; svg?: string }) => {
+    .action(async (source: string, o: {
+      at?: Map<string, number>; manual: Map<string, string>; points: number; seed: number; fixed?: string[];
+      rtol?: number; atol?: number; json?: boolean; svg?: string;
+    }) => {
       const m = modelAt(source, o.at);
-      const unknown = [...o.manual.keys()].filter((n) => !m.variables.includes(n));
+      const names = [...m.variables, ...m.program.assignments.map((a) => a.name)];
+      const unknown = [...o.manual.keys()].filter((n) => !names.includes(n));
       if (unknown.length) {
-        throw new UsageError(`--manual names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is not a variable' : 'are not variables'} of the expression (its variables: ${m.variables.join(', ') || 'none'})`);
+        throw new UsageError(`--manual names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is not a variable or named intermediate' : 'are not variables or named intermediates'} of the expression (its names: ${names.join(', ') || 'none'})`);
       }
-      // The engine's gradient and central differences, by the one gradcheck implementation.
-      // A step x ± eps outside the model's domain must reach gradcheck as the engine's NonFiniteError
-      // (that input's numeric gradient is then unavailable), not as a mistake in the user's text.
-      const report = gradcheck((xs: Readonly<Record<string, Value>>) => {
-        try {
-          return buildGraph(m.program, xs).output;
-        } catch (e) {
-          throw e instanceof ExpressionError && e.cause instanceof NonFiniteError ? e.cause : e;
-        }
-      }, m.at);
-      const g = buildGraph(m.program, m.at);
-      g.output.backward();
-      const scope = Object.fromEntries([...g.names].map(([n, v]) => [n, v.data]));
-      const rows = [...o.manual].map(([name, formula]) => {
-        let manual: number;
-        try {
-          manual = buildGraph(parseExpression(formula), scope).output.data;
-        } catch (e) {
-          if (e instanceof ExpressionError) throw new ExpressionError(e.code, `in --manual ${name}: ${e.reason}`, formula, e.offset);
-          throw e;
-        }
-        const r = report.rows.find((row) => row.name === name)!;
-        const autodiff = g.variables.get(name)!.grad;
-        const c = agrees(manual, autodiff, EXACT_TOLERANCE);
-        return {
-          name, manual, autodiff, numeric: r.numeric, absError: c.absError, relError: c.relError, ok: c.ok,
-          engineVsNumeric: r.verdict, numericUnavailable: r.numericUnavailable,
-        };
-      });
-      const ok = rows.every((r) => r.ok);
-      if (o.svg) {
-        const marks = new Map(rows.filter((r) => !r.ok).map((r) => [g.variables.get(r.name)!, mismatchNote(r.manual, r.autodiff)] as const));
-        await writePicture(o.svg, g.output, marks, '.svg');
+      const notVariables = (o.fixed ?? []).filter((n) => !m.variables.includes(n));
+      if (notVariables.length) {
+        throw new UsageError(`--fixed names ${notVariables.join(', ')}, which ${notVariables.length === 1 ? 'is not a variable' : 'are not variables'} of the expression (its variables: ${m.variables.join(', ') || 'none'})`);
       }
-      if (o.json) {
-        printJson({ ok, rows: rows.map(({ engineVsNumeric: _, numericUnavailable: __, ...r }) => r) });
-      } else {
-        const f = (x: number | null): string => (x === null ? 'n/a' : formatNumber(x, 6));
-        const body = rows.map((r) => [r.name, f(r.manual), f(r.autodiff), f(r.numeric), formatNumber(r.absError, 2), formatNumber(r.relError, 2), r.ok ? 'ok' : 'WRONG']);
-        process.stdout.write(`${table(['name', 'manual', 'autodiff', 'numeric', 'abs err', 'rel err', 'verdict'], body, new Set([1, 2, 3, 4, 5]))}\n`);
-        for (const r of rows) if (r.numericUnavailable) process.stdout.write(`note: no central difference for ${r.name}: ${r.numericUnavailable}\n`);
-        const suspicious = rows.filter((r) => r.engineVsNumeric === 'MISMATCH').map((r) => r.name);
-        if (suspicious.length) process.stdout.write(`note: autodiff and central differences disagree for ${suspicious.join(', ')} (a kink such as relu at 0, or a badly scaled input)\n`);
-        process.stdout.write(ok ? 'All manual gradients agree with autodiff.\n' : `${rows.filter((r) => !r.ok).length} of ${rows.length} manual gradients disagree with autodiff.\n`);
+      let report: DiagnosisReport;
+      try {
+        report = diagnoseGradient(m.program, m.at, o.manual, {
+          points: o.points, seed: o.seed, fixed: o.fixed ?? [],
+          ...(o.rtol !== undefined ? { rtol: o.rtol } : {}), ...(o.atol !== undefined ? { atol: o.atol } : {}),
+        });
+      } catch (e) {
+        if (e instanceof FormulaError) throw new ExpressionError(e.code, `in --manual ${e.target}: ${e.formulaReason}`, e.formula, e.offset);
+        throw e;
       }
-      if (!ok) process.exitCode = 1;
+      if (o.svg) await writePicture(o.svg, report.graph.output, checkMarks(report), '.svg');
+      if (o.json) printJson(checkJson(report));
+      else process.stdout.write(`${formatCheck(report)}\n`);
+      if (!report.ok) process.exitCode = 1;
     });
 
   command('dot')

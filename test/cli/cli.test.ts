@@ -90,7 +90,7 @@ describe('micrograd check', () => {
     expect(close(w2.autodiff, HAND.w2)).toBe(true);
     expect(Math.abs(w2.numeric - HAND.w2)).toBeLessThan(1e-8);
     expect(close(w2.absError, Math.abs(delta2 * AT.w2 - HAND.w2))).toBe(true);
-    expect(Object.keys(w2).sort()).toEqual(['absError', 'autodiff', 'manual', 'name', 'numeric', 'ok', 'relError']);
+    expect(Object.keys(w2).sort()).toEqual(['absError', 'agreesAtPoint', 'allowed', 'autodiff', 'diagnosis', 'manual', 'name', 'numeric', 'ok', 'relError']);
   });
 
   it('exits 0 when every manual gradient agrees, and marks wrong leaves red in the SVG', () => {
@@ -208,7 +208,7 @@ describe('edge cases a user meets', () => {
     const r = runCli(['check', 'log(x)', '--at', 'x=1e-7', '--manual', 'x=1/x']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/n\/a/);
-    expect(r.stdout).toMatch(/no central difference for x/);
+    expect(r.stdout).toMatch(/numeric is n\/a for x \(no central difference\)/);
   });
 
   it('refuses hexadecimal values and seeds the generator cannot tell apart', () => {
