@@ -11,30 +11,84 @@
  * so that its own rounding counts too.
  */
 import { Value, topologicalOrder } from '../engine/value.js';
-import { OPS } from '../engine/ops.js';
-import { buildGraph, freeVariables, parseExpression, type Program } from './expr.js';
+import { OPS, OP_NAMES, type OpDefinition } from '../engine/ops.js';
+import { freeVariables, parseExpression, type Expression, type Program } from './expr.js';
 
 /** The gap between 1 and the next double. */
 export const MACHINE_EPSILON = Number.EPSILON;
-
-type OpKey = keyof typeof OPS;
 
 // Exact: the result is one of the operands (up to sign). Correctly rounded: one rounding. The rest
 // (exp, log, tanh, sigmoid, pow, …) are library functions or short compositions: two.
 const EXACT = new Set<string>(['neg', 'relu', 'abs', 'max', 'min']);
 const ONE_ROUNDING = new Set<string>(['+', '-', '*', '/', 'sqrt']);
 
-function ownRounding(v: Value, inputs: readonly Value[]): number {
-  const op = v.op;
+/** The rounding error op's result adds; for `sum`, `operands` are its terms' magnitudes. */
+function ownRounding(op: string, result: number, operands: readonly number[] = []): number {
   if (EXACT.has(op)) return 0;
-  if (ONE_ROUNDING.has(op)) return MACHINE_EPSILON * Math.abs(v.data);
+  if (ONE_ROUNDING.has(op)) return MACHINE_EPSILON * Math.abs(result);
   if (op === 'sum') {
     // A running sum of n terms rounds n − 1 times, each at most ε × the partial sum.
     let total = 0;
-    for (const x of inputs) total += Math.abs(x.data);
-    return MACHINE_EPSILON * Math.max(0, inputs.length - 1) * total;
+    for (const x of operands) total += Math.abs(x);
+    return MACHINE_EPSILON * Math.max(0, operands.length - 1) * total;
   }
-  return 2 * MACHINE_EPSILON * Math.abs(v.data);
+  return 2 * MACHINE_EPSILON * Math.abs(result);
+}
+
+const DEFINITIONS = OPS as Readonly<Record<string, OpDefinition>>;
+const BY_CALL = new Map<string, string>();
+const BY_OPERATOR = new Map<string, string>();
+for (const name of OP_NAMES) {
+  const d = DEFINITIONS[name]!;
+  if (d.call !== null) BY_CALL.set(d.call, name);
+  if (d.arity === 2 && d.operator !== null) BY_OPERATOR.set(d.operator, name);
+}
+
+/** A value with its rounding bound. */
+interface Bounded {
+  readonly v: number;
+  readonly e: number;
+}
+
+/**
+ * A template evaluated with the op table's own functions (the engine's arithmetic, without making
+ * nodes), carrying bounds; null where it is not finite.
+ */
+function evaluateBounded(x: Expression, env: (name: string) => Bounded): Bounded | null {
+  switch (x.kind) {
+    case 'number': return { v: x.value, e: 0 };
+    case 'identifier': return env(x.name);
+    case 'unary': {
+      const a = evaluateBounded(x.operand, env);
+      return a === null ? null : { v: -a.v, e: a.e };
+    }
+    case 'binary': case 'call': {
+      const op = x.kind === 'binary' ? BY_OPERATOR.get(x.operator) : BY_CALL.get(x.callee);
+      const args: Bounded[] = [];
+      for (const arg of x.kind === 'binary' ? [x.left, x.right] : x.args) {
+        const a = evaluateBounded(arg, env);
+        if (a === null) return null;
+        args.push(a);
+      }
+      const d = op === undefined ? undefined : DEFINITIONS[op];
+      if (d === undefined) return null;
+      let v: number, e: number;
+      if (d.arity === 1) {
+        const a = args[0]!;
+        const t = d.temp ? d.temp(a.v) : 0;
+        v = d.value(a.v, t);
+        e = ownRounding(op!, v) + Math.abs(d.d(a.v, v, t)) * a.e;
+      } else if (d.arity === 2) {
+        const [a, b] = args as [Bounded, Bounded];
+        v = d.value(a.v, b.v);
+        e = ownRounding(op!, v) + Math.abs(d.da(a.v, b.v, v)) * a.e + Math.abs(d.db(a.v, b.v, v)) * b.e;
+      } else {
+        v = args.reduce((acc, a) => acc + a.v, 0);
+        e = ownRounding(op!, v, args.map((a) => a.v)) + args.reduce((acc, a) => acc + a.e, 0);
+      }
+      return Number.isFinite(v) && Number.isFinite(e) ? { v, e } : null;
+    }
+  }
 }
 
 /**
@@ -113,7 +167,7 @@ export class RoundingBounds {
       if (!ready) continue;
       stack.pop();
       const ds = v.localGradients;
-      let e = ownRounding(v, inputs);
+      let e = ownRounding(v.op, v.data, v.op === 'sum' ? inputs.map((x) => x.data) : undefined);
       for (let k = 0; k < inputs.length; k++) {
         const d = ds[k];
         if (d !== null && d !== undefined) e += Math.abs(d) * (memo.get(inputs[k]!) ?? 0);
@@ -132,15 +186,13 @@ export class RoundingBounds {
     if (t === null || t.free.length === 0) return 0;
     const out = t.program.output;
     if (out.kind === 'identifier') return this.of(templateBinding(out.name, v, inputs));
-    const bindings: Record<string, Value> = {};
-    for (const name of t.free) bindings[name] = templateBinding(name, v, inputs);
-    try {
-      return this.of(buildGraph(t.program, bindings).output);
-    } catch {
-      // The template is not finite here (pow's y·log a at a = 0, where the engine takes 0):
-      // the engine's number is exact in that case.
-      return 0;
-    }
+    const r = evaluateBounded(out, (name) => {
+      const x = templateBinding(name, v, inputs);
+      return { v: x.data, e: this.of(x) };
+    });
+    // Not finite here (pow's y·log a at a = 0, where the engine takes 0): the engine's number is
+    // exact in that case.
+    return r === null ? 0 : r.e;
   }
 }
 
