@@ -3,9 +3,8 @@
  * Node-only package. Pictures as SVG files, plots and progress bars are in `micrograd-ts/node`; the
  * learner's 1-1-1 network and micrograd's moons demo in `micrograd-ts/learner`.
  */
-export { Value, NonFiniteError, OP_NAMES, topologicalOrder, zeroGrad } from './engine/value.js';
-export type { Operand, OpName } from './engine/value.js';
-export * from './engine/functions.js';
+// Value, its ops as module functions (one per op of the table), topologicalOrder, zeroGrad, errors.
+export * from './engine/value.js';
 export { OPS } from './engine/ops.js';
 export type { OpDefinition, UnaryOp, BinaryOp, NaryOp, UnaryOpName, BinaryOpName } from './engine/ops.js';
 export { createRng } from './tools/random.js';

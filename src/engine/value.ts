@@ -19,12 +19,12 @@ import {
   DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY,
 } from './storage.js';
 import { backward } from './backward.js';
+import * as self from './value.js';
 
 export { NonFiniteError } from './errors.js';
 export { OP_NAMES } from './ops.js';
 export type { OpName } from './ops.js';
-export { topologicalOrder, backwardOrder, zeroGrad } from './backward.js';
-export { setNextSerial } from './storage.js';
+export { topologicalOrder, zeroGrad } from './backward.js';
 
 /** A second operand: another Value, or a plain number treated as a constant. */
 export type Operand = Value | number;
@@ -278,45 +278,11 @@ function outsideDomain(name: OpName, x: Operand, y: Operand, why: string): NonFi
   return new NonFiniteError(`${name}(${formatOperand('a', info[0]!)}, ${formatOperand('b', info[1]!)}): ${why}`, name, info);
 }
 
-// ---------------------------------------------------------------------------------------------
-// The ops, made from the table. Each function reads its own entry's functions, so that V8 sees
-// one target at each of their call sites and inlines them.
-
-function unaryOp(name: UnaryOpName): (x: Value) => Value {
-  const op: UnaryOp = OPS[name], code = CODE[name];
-  const value = op.value, d = op.d, temp = op.temp;
-  if (temp === undefined) {
-    return (x) => {
-      const a = operandOf(x);
-      const out = value(a, 0);
-      return unary(name, code, x, out, d(a, out, 0));
-    };
-  }
-  return (x) => {
-    const a = operandOf(x);
-    const t = temp(a);
-    const out = value(a, t);
-    return unary(name, code, x, out, d(a, out, t));
-  };
-}
-
-function binaryOp(name: BinaryOpName): (x: Operand, y: Operand) => Value {
-  const op: BinaryOp = OPS[name], code = CODE[name];
-  const value = op.value, da = op.da, db = op.db, domain = op.domain;
-  if (domain === undefined) {
-    return (x, y) => {
-      const a = valueOf(x), b = valueOf(y);
-      const out = value(a, b);
-      return binary(name, code, x, y, out, da(a, b, out), db(a, b, out));
-    };
-  }
-  return (x, y) => {
-    const a = valueOf(x), b = valueOf(y);
-    const why = domain(a, b, y instanceof Value);
-    if (why !== null) throw outsideDomain(name, x, y, why);
-    const out = value(a, b);
-    return binary(name, code, x, y, out, da(a, b, out), db(a, b, out));
-  };
+/** The error for operands an op's domain rule refuses, if it refuses them. */
+function checkDomain(name: BinaryOpName, x: Operand, y: Operand, a: number, b: number): void {
+  const domain = (OPS[name] as BinaryOp).domain;
+  const why = domain === undefined ? null : domain(a, b, y instanceof Value);
+  if (why !== null) throw outsideDomain(name, x, y, why);
 }
 
 /** One n-ary node for Σ values: ∂/∂ each operand = 1. Numbers become constant leaves. */
@@ -351,24 +317,151 @@ function notAValue(v: unknown, k: number): TypeError {
   return new TypeError(`sum needs Values, got ${describeUnknown(v)} at ${k}`);
 }
 
-type UnaryFunction = (x: Value) => Value;
-type BinaryFunction = (x: Operand, y: Operand) => Value;
-/** The op functions by method name (`FUNCTIONS.mul`), for consumers that pick an op by its table entry. */
-export type OpFunctions = { readonly [K in UnaryOpName as MethodOf<K>]: UnaryFunction }
-  & { readonly [K in BinaryOpName as MethodOf<K>]: BinaryFunction };
+// ---------------------------------------------------------------------------------------------
+// The ops: the module functions (`mul(a, b)`, `exp(x)`), which the methods (`a.mul(b)`, `x.exp()`)
+// call too. Each reads its own entry of the table at its own call sites, so that V8 inlines that
+// entry's formulas here (one shared function calling `op.value(a)` for every op would see them all,
+// and inline none: making nodes would be twice as slow).
 
-/** Every op's function, by its method name, built from the table (`sum` is above). */
-export const FUNCTIONS = Object.fromEntries(OP_NAMES.filter((name) => name !== 'sum').map((name) => {
-  const op = OPS[name];
-  return [op.method, op.arity === 1 ? unaryOp(name as UnaryOpName) : binaryOp(name as BinaryOpName)];
-})) as unknown as OpFunctions;
+export function add(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['+'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary('+', CODE['+'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
 
-// The methods call the same functions.
+export function sub(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['-'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary('-', CODE['-'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+export function mul(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['*'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary('*', CODE['*'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+export function div(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['/'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary('/', CODE['/'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+/** xʸ. A number exponent allows a negative base ((−2)² = 4); a Value exponent needs x ≥ 0. */
+export function pow(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['pow'], a = valueOf(x), b = valueOf(y);
+  checkDomain('pow', x, y, a, b);
+  const out = op.value(a, b);
+  return binary('pow', CODE['pow'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+export function neg(x: Value): Value {
+  const op: UnaryOp = OPS['neg'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('neg', CODE['neg'], x, out, op.d(a, out, 0));
+}
+
+export function exp(x: Value): Value {
+  const op: UnaryOp = OPS['exp'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('exp', CODE['exp'], x, out, op.d(a, out, 0));
+}
+
+export function log(x: Value): Value {
+  const op: UnaryOp = OPS['log'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('log', CODE['log'], x, out, op.d(a, out, 0));
+}
+
+export function tanh(x: Value): Value {
+  const op: UnaryOp = OPS['tanh'], a = operandOf(x), t = op.temp!(a);
+  const out = op.value(a, t);
+  return unary('tanh', CODE['tanh'], x, out, op.d(a, out, t));
+}
+
+export function sigmoid(x: Value): Value {
+  const op: UnaryOp = OPS['sigmoid'], a = operandOf(x), t = op.temp!(a);
+  const out = op.value(a, t);
+  return unary('sigmoid', CODE['sigmoid'], x, out, op.d(a, out, t));
+}
+
+export function relu(x: Value): Value {
+  const op: UnaryOp = OPS['relu'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('relu', CODE['relu'], x, out, op.d(a, out, 0));
+}
+
+export function sqrt(x: Value): Value {
+  const op: UnaryOp = OPS['sqrt'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('sqrt', CODE['sqrt'], x, out, op.d(a, out, 0));
+}
+
+export function abs(x: Value): Value {
+  const op: UnaryOp = OPS['abs'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('abs', CODE['abs'], x, out, op.d(a, out, 0));
+}
+
+export function softplus(x: Value): Value {
+  const op: UnaryOp = OPS['softplus'], a = operandOf(x), t = op.temp!(a);
+  const out = op.value(a, t);
+  return unary('softplus', CODE['softplus'], x, out, op.d(a, out, t));
+}
+
+export function logsigmoid(x: Value): Value {
+  const op: UnaryOp = OPS['logsigmoid'], a = operandOf(x), t = op.temp!(a);
+  const out = op.value(a, t);
+  return unary('logsigmoid', CODE['logsigmoid'], x, out, op.d(a, out, t));
+}
+
+export function sin(x: Value): Value {
+  const op: UnaryOp = OPS['sin'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('sin', CODE['sin'], x, out, op.d(a, out, 0));
+}
+
+export function cos(x: Value): Value {
+  const op: UnaryOp = OPS['cos'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('cos', CODE['cos'], x, out, op.d(a, out, 0));
+}
+
+export function tan(x: Value): Value {
+  const op: UnaryOp = OPS['tan'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('tan', CODE['tan'], x, out, op.d(a, out, 0));
+}
+
+export function atan(x: Value): Value {
+  const op: UnaryOp = OPS['atan'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary('atan', CODE['atan'], x, out, op.d(a, out, 0));
+}
+
+export function max(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['max'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary('max', CODE['max'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+export function min(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['min'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary('min', CODE['min'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+type OpFunctions = { readonly [K in UnaryOpName as MethodOf<K>]: (x: Value) => Value }
+  & { readonly [K in BinaryOpName as MethodOf<K>]: (x: Operand, y: Operand) => Value };
+
+/** Every op's function by its method name. A compile error here names an op with no line above. */
+export const OP_FUNCTIONS: OpFunctions = self;
+
+// The methods: each calls its op's function.
 for (const name of OP_NAMES) {
   if (name === 'sum') continue;
-  const method = OPS[name].method as keyof OpFunctions;
-  const f = FUNCTIONS[method] as (x: Value, y?: Operand) => Value;
-  Object.defineProperty(Value.prototype, method, {
+  const f = OP_FUNCTIONS[OPS[name].method as keyof OpFunctions] as (x: Value, y?: Operand) => Value;
+  Object.defineProperty(Value.prototype, OPS[name].method, {
     value: OPS[name].arity === 1 ? function (this: Value) { return f(this); } : function (this: Value, y: Operand) { return f(this, y); },
     writable: true, configurable: true, enumerable: false,
   });
