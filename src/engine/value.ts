@@ -234,9 +234,9 @@ function operandInfo(x: Operand): OperandInfo {
 }
 
 /** A one-operand node: `out` = f(x), `dx` = f′(x). */
-function unary(name: OpName, code: number, x: Value, out: number, dx: number): Value {
+function unary(code: number, x: Value, out: number, dx: number): Value {
   if (x instanceof Value && out - out === 0) return node(code, UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
-  throw badUnary(name, x, out);
+  throw badUnary(OP_NAMES[code - 1]!, x, out);
 }
 
 function badUnary(name: OpName, x: unknown, out: number): Error {
@@ -245,22 +245,22 @@ function badUnary(name: OpName, x: unknown, out: number): Error {
 }
 
 /** A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
-function binary(name: OpName, code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
+function binary(code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
   // Kept short, so that V8 inlines it all into the op; a number first, and errors, out of line.
   if (x instanceof Value && out - out === 0) {
     if (y instanceof Value) return node(code, BINARY, out, x, y, dx, dy, sinceOf(x, dx, y, dy));
     // A number operand stays in the node (in d1) in place of a second Value.
     if (typeof y === 'number' && y - y === 0) return node(code, CONST_B, out, x, null, dx, y, sinceOf(x, dx, null, 0));
   }
-  return withConstantFirst(name, code, x, y, out, dy);
+  return withConstantFirst(code, x, y, out, dy);
 }
 
 /** `binary` with a number first operand (kept in d1), or the error that names what is wrong. */
-function withConstantFirst(name: OpName, code: number, x: Operand, y: Operand, out: number, dy: number): Value {
+function withConstantFirst(code: number, x: Operand, y: Operand, out: number, dy: number): Value {
   if (out - out === 0 && y instanceof Value && typeof x === 'number' && x - x === 0) {
     return node(code, CONST_A, out, y, null, dy, x, sinceOf(y, dy, null, 0));
   }
-  throw badOperation(name, x, y, out);
+  throw badOperation(OP_NAMES[code - 1]!, x, y, out);
 }
 
 function badOperation(name: OpName, x: Operand, y: Operand, out: number): Error {
@@ -326,25 +326,25 @@ function notAValue(v: unknown, k: number): TypeError {
 export function add(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['+'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary('+', CODE['+'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['+'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 export function sub(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['-'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary('-', CODE['-'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['-'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 export function mul(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['*'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary('*', CODE['*'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['*'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 export function div(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['/'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary('/', CODE['/'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['/'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 /** xʸ. A number exponent allows a negative base ((−2)² = 4); a Value exponent needs x ≥ 0. */
@@ -352,103 +352,103 @@ export function pow(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['pow'], a = valueOf(x), b = valueOf(y);
   checkDomain('pow', x, y, a, b);
   const out = op.value(a, b);
-  return binary('pow', CODE['pow'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['pow'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 export function neg(x: Value): Value {
   const op: UnaryOp = OPS['neg'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('neg', CODE['neg'], x, out, op.d(a, out, 0));
+  return unary(CODE['neg'], x, out, op.d(a, out, 0));
 }
 
 export function exp(x: Value): Value {
   const op: UnaryOp = OPS['exp'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('exp', CODE['exp'], x, out, op.d(a, out, 0));
+  return unary(CODE['exp'], x, out, op.d(a, out, 0));
 }
 
 export function log(x: Value): Value {
   const op: UnaryOp = OPS['log'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('log', CODE['log'], x, out, op.d(a, out, 0));
+  return unary(CODE['log'], x, out, op.d(a, out, 0));
 }
 
 export function tanh(x: Value): Value {
   const op: UnaryOp = OPS['tanh'], a = operandOf(x), t = op.temp!(a);
   const out = op.value(a, t);
-  return unary('tanh', CODE['tanh'], x, out, op.d(a, out, t));
+  return unary(CODE['tanh'], x, out, op.d(a, out, t));
 }
 
 export function sigmoid(x: Value): Value {
   const op: UnaryOp = OPS['sigmoid'], a = operandOf(x), t = op.temp!(a);
   const out = op.value(a, t);
-  return unary('sigmoid', CODE['sigmoid'], x, out, op.d(a, out, t));
+  return unary(CODE['sigmoid'], x, out, op.d(a, out, t));
 }
 
 export function relu(x: Value): Value {
   const op: UnaryOp = OPS['relu'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('relu', CODE['relu'], x, out, op.d(a, out, 0));
+  return unary(CODE['relu'], x, out, op.d(a, out, 0));
 }
 
 export function sqrt(x: Value): Value {
   const op: UnaryOp = OPS['sqrt'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('sqrt', CODE['sqrt'], x, out, op.d(a, out, 0));
+  return unary(CODE['sqrt'], x, out, op.d(a, out, 0));
 }
 
 export function abs(x: Value): Value {
   const op: UnaryOp = OPS['abs'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('abs', CODE['abs'], x, out, op.d(a, out, 0));
+  return unary(CODE['abs'], x, out, op.d(a, out, 0));
 }
 
 export function softplus(x: Value): Value {
   const op: UnaryOp = OPS['softplus'], a = operandOf(x), t = op.temp!(a);
   const out = op.value(a, t);
-  return unary('softplus', CODE['softplus'], x, out, op.d(a, out, t));
+  return unary(CODE['softplus'], x, out, op.d(a, out, t));
 }
 
 export function logsigmoid(x: Value): Value {
   const op: UnaryOp = OPS['logsigmoid'], a = operandOf(x), t = op.temp!(a);
   const out = op.value(a, t);
-  return unary('logsigmoid', CODE['logsigmoid'], x, out, op.d(a, out, t));
+  return unary(CODE['logsigmoid'], x, out, op.d(a, out, t));
 }
 
 export function sin(x: Value): Value {
   const op: UnaryOp = OPS['sin'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('sin', CODE['sin'], x, out, op.d(a, out, 0));
+  return unary(CODE['sin'], x, out, op.d(a, out, 0));
 }
 
 export function cos(x: Value): Value {
   const op: UnaryOp = OPS['cos'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('cos', CODE['cos'], x, out, op.d(a, out, 0));
+  return unary(CODE['cos'], x, out, op.d(a, out, 0));
 }
 
 export function tan(x: Value): Value {
   const op: UnaryOp = OPS['tan'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('tan', CODE['tan'], x, out, op.d(a, out, 0));
+  return unary(CODE['tan'], x, out, op.d(a, out, 0));
 }
 
 export function atan(x: Value): Value {
   const op: UnaryOp = OPS['atan'], a = operandOf(x);
   const out = op.value(a, 0);
-  return unary('atan', CODE['atan'], x, out, op.d(a, out, 0));
+  return unary(CODE['atan'], x, out, op.d(a, out, 0));
 }
 
 export function max(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['max'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary('max', CODE['max'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['max'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 export function min(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['min'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary('min', CODE['min'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['min'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 type OpFunctions = { readonly [K in UnaryOpName as MethodOf<K>]: (x: Value) => Value }
