@@ -19,7 +19,7 @@ import {
   DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY,
 } from './storage.js';
 import { backward } from './backward.js';
-import * as self from './value.js';
+import * as functions from './functions.js';
 
 export { NonFiniteError } from './errors.js';
 export { OP_NAMES } from './ops.js';
@@ -29,8 +29,8 @@ export { topologicalOrder, zeroGrad } from './backward.js';
 /** A second operand: another Value, or a plain number treated as a constant. */
 export type Operand = Value | number;
 
-/** A node's op code: its op's place in the table, from 1 (0 is a leaf). */
-const CODE = Object.fromEntries(OP_NAMES.map((name, k) => [name, k + 1])) as Readonly<Record<Exclude<OpName, ''>, number>>;
+/** @internal A node's op code: its op's place in the table, from 1 (0 is a leaf). */
+export const CODE = Object.fromEntries(OP_NAMES.map((name, k) => [name, k + 1])) as Readonly<Record<Exclude<OpName, ''>, number>>;
 
 const labels = new WeakMap<Value, string>();
 
@@ -220,12 +220,14 @@ function node(code: number, form: number, out: number, a: Value | null, b: Value
 }
 
 /** An operand's number; NaN for something that is neither, so that `binary` reports it. */
-function valueOf(x: Operand): number {
+/** @internal */
+export function valueOf(x: Operand): number {
   return typeof x === 'number' ? x : x instanceof Value ? x._n[at(x) + DATA]! : NaN;
 }
 
 /** A unary op's operand's number; NaN for a non-Value, which `unary` then reports. */
-function operandOf(x: Value): number {
+/** @internal */
+export function operandOf(x: Value): number {
   return x instanceof Value ? x._n[at(x) + DATA]! : NaN;
 }
 
@@ -234,7 +236,8 @@ function operandInfo(x: Operand): OperandInfo {
 }
 
 /** A one-operand node: `out` = f(x), `dx` = f′(x). */
-function unary(code: number, x: Value, out: number, dx: number): Value {
+/** @internal */
+export function unary(code: number, x: Value, out: number, dx: number): Value {
   if (x instanceof Value && out - out === 0) return node(code, UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
   throw badUnary(OP_NAMES[code - 1]!, x, out);
 }
@@ -245,7 +248,8 @@ function badUnary(name: OpName, x: unknown, out: number): Error {
 }
 
 /** A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
-function binary(code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
+/** @internal */
+export function binary(code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
   // Kept short, so that V8 inlines it all into the op; a number first, and errors, out of line.
   if (x instanceof Value && out - out === 0) {
     if (y instanceof Value) return node(code, BINARY, out, x, y, dx, dy, sinceOf(x, dx, y, dy));
@@ -279,7 +283,8 @@ function outsideDomain(name: OpName, x: Operand, y: Operand, why: string): NonFi
 }
 
 /** The error for operands an op's domain rule refuses, if it refuses them. */
-function checkDomain(name: BinaryOpName, x: Operand, y: Operand, a: number, b: number): void {
+/** @internal */
+export function checkDomain(name: BinaryOpName, x: Operand, y: Operand, a: number, b: number): void {
   const domain = (OPS[name] as BinaryOp).domain;
   const why = domain === undefined ? null : domain(a, b, y instanceof Value);
   if (why !== null) throw outsideDomain(name, x, y, why);
@@ -317,145 +322,11 @@ function notAValue(v: unknown, k: number): TypeError {
   return new TypeError(`sum needs Values, got ${describeUnknown(v)} at ${k}`);
 }
 
-// ---------------------------------------------------------------------------------------------
-// The ops: the module functions (`mul(a, b)`, `exp(x)`), which the methods (`a.mul(b)`, `x.exp()`)
-// call too. Each reads its own entry of the table at its own call sites, so that V8 inlines that
-// entry's formulas here (one shared function calling `op.value(a)` for every op would see them all,
-// and inline none: making nodes would be twice as slow).
-
-export function add(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['+'], a = valueOf(x), b = valueOf(y);
-  const out = op.value(a, b);
-  return binary(CODE['+'], x, y, out, op.da(a, b, out), op.db(a, b, out));
-}
-
-export function sub(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['-'], a = valueOf(x), b = valueOf(y);
-  const out = op.value(a, b);
-  return binary(CODE['-'], x, y, out, op.da(a, b, out), op.db(a, b, out));
-}
-
-export function mul(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['*'], a = valueOf(x), b = valueOf(y);
-  const out = op.value(a, b);
-  return binary(CODE['*'], x, y, out, op.da(a, b, out), op.db(a, b, out));
-}
-
-export function div(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['/'], a = valueOf(x), b = valueOf(y);
-  const out = op.value(a, b);
-  return binary(CODE['/'], x, y, out, op.da(a, b, out), op.db(a, b, out));
-}
-
-/** xʸ. A number exponent allows a negative base ((−2)² = 4); a Value exponent needs x ≥ 0. */
-export function pow(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['pow'], a = valueOf(x), b = valueOf(y);
-  checkDomain('pow', x, y, a, b);
-  const out = op.value(a, b);
-  return binary(CODE['pow'], x, y, out, op.da(a, b, out), op.db(a, b, out));
-}
-
-export function neg(x: Value): Value {
-  const op: UnaryOp = OPS['neg'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['neg'], x, out, op.d(a, out, 0));
-}
-
-export function exp(x: Value): Value {
-  const op: UnaryOp = OPS['exp'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['exp'], x, out, op.d(a, out, 0));
-}
-
-export function log(x: Value): Value {
-  const op: UnaryOp = OPS['log'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['log'], x, out, op.d(a, out, 0));
-}
-
-export function tanh(x: Value): Value {
-  const op: UnaryOp = OPS['tanh'], a = operandOf(x), t = op.temp!(a);
-  const out = op.value(a, t);
-  return unary(CODE['tanh'], x, out, op.d(a, out, t));
-}
-
-export function sigmoid(x: Value): Value {
-  const op: UnaryOp = OPS['sigmoid'], a = operandOf(x), t = op.temp!(a);
-  const out = op.value(a, t);
-  return unary(CODE['sigmoid'], x, out, op.d(a, out, t));
-}
-
-export function relu(x: Value): Value {
-  const op: UnaryOp = OPS['relu'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['relu'], x, out, op.d(a, out, 0));
-}
-
-export function sqrt(x: Value): Value {
-  const op: UnaryOp = OPS['sqrt'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['sqrt'], x, out, op.d(a, out, 0));
-}
-
-export function abs(x: Value): Value {
-  const op: UnaryOp = OPS['abs'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['abs'], x, out, op.d(a, out, 0));
-}
-
-export function softplus(x: Value): Value {
-  const op: UnaryOp = OPS['softplus'], a = operandOf(x), t = op.temp!(a);
-  const out = op.value(a, t);
-  return unary(CODE['softplus'], x, out, op.d(a, out, t));
-}
-
-export function logsigmoid(x: Value): Value {
-  const op: UnaryOp = OPS['logsigmoid'], a = operandOf(x), t = op.temp!(a);
-  const out = op.value(a, t);
-  return unary(CODE['logsigmoid'], x, out, op.d(a, out, t));
-}
-
-export function sin(x: Value): Value {
-  const op: UnaryOp = OPS['sin'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['sin'], x, out, op.d(a, out, 0));
-}
-
-export function cos(x: Value): Value {
-  const op: UnaryOp = OPS['cos'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['cos'], x, out, op.d(a, out, 0));
-}
-
-export function tan(x: Value): Value {
-  const op: UnaryOp = OPS['tan'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['tan'], x, out, op.d(a, out, 0));
-}
-
-export function atan(x: Value): Value {
-  const op: UnaryOp = OPS['atan'], a = operandOf(x);
-  const out = op.value(a, 0);
-  return unary(CODE['atan'], x, out, op.d(a, out, 0));
-}
-
-export function max(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['max'], a = valueOf(x), b = valueOf(y);
-  const out = op.value(a, b);
-  return binary(CODE['max'], x, y, out, op.da(a, b, out), op.db(a, b, out));
-}
-
-export function min(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['min'], a = valueOf(x), b = valueOf(y);
-  const out = op.value(a, b);
-  return binary(CODE['min'], x, y, out, op.da(a, b, out), op.db(a, b, out));
-}
-
 type OpFunctions = { readonly [K in UnaryOpName as MethodOf<K>]: (x: Value) => Value }
   & { readonly [K in BinaryOpName as MethodOf<K>]: (x: Operand, y: Operand) => Value };
 
-/** Every op's function by its method name. A compile error here names an op with no line above. */
-export const OP_FUNCTIONS: OpFunctions = self;
+/** Every op's function by its method name. A compile error here names an op with no function in functions.ts. */
+export const OP_FUNCTIONS: OpFunctions = functions;
 
 // The methods: each calls its op's function.
 for (const name of OP_NAMES) {
