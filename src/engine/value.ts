@@ -219,14 +219,12 @@ function node(code: number, form: number, out: number, a: Value | null, b: Value
   return v;
 }
 
-/** An operand's number; NaN for something that is neither, so that `binary` reports it. */
-/** @internal */
+/** @internal An operand's number; NaN for something that is neither, so that `binary` reports it. */
 export function valueOf(x: Operand): number {
   return typeof x === 'number' ? x : x instanceof Value ? x._n[at(x) + DATA]! : NaN;
 }
 
-/** A unary op's operand's number; NaN for a non-Value, which `unary` then reports. */
-/** @internal */
+/** @internal A unary op's operand's number; NaN for a non-Value, which `unary` then reports. */
 export function operandOf(x: Value): number {
   return x instanceof Value ? x._n[at(x) + DATA]! : NaN;
 }
@@ -235,8 +233,7 @@ function operandInfo(x: Operand): OperandInfo {
   return typeof x === 'number' ? { value: x, label: '' } : { value: x.data, label: x.label };
 }
 
-/** A one-operand node: `out` = f(x), `dx` = f′(x). */
-/** @internal */
+/** @internal A one-operand node: `out` = f(x), `dx` = f′(x). */
 export function unary(code: number, x: Value, out: number, dx: number): Value {
   if (x instanceof Value && out - out === 0) return node(code, UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
   throw badUnary(OP_NAMES[code - 1]!, x, out);
@@ -247,8 +244,7 @@ function badUnary(name: OpName, x: unknown, out: number): Error {
   return nonFinite(name, [operandInfo(x)], out);
 }
 
-/** A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
-/** @internal */
+/** @internal A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
 export function binary(code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
   // Kept short, so that V8 inlines it all into the op; a number first, and errors, out of line.
   if (x instanceof Value && out - out === 0) {
@@ -282,8 +278,7 @@ function outsideDomain(name: OpName, x: Operand, y: Operand, why: string): NonFi
   return new NonFiniteError(`${name}(${formatOperand('a', info[0]!)}, ${formatOperand('b', info[1]!)}): ${why}`, name, info);
 }
 
-/** The error for operands an op's domain rule refuses, if it refuses them. */
-/** @internal */
+/** @internal The error for operands an op's domain rule refuses, if it refuses them. */
 export function checkDomain(name: BinaryOpName, x: Operand, y: Operand, a: number, b: number): void {
   const domain = (OPS[name] as BinaryOp).domain;
   const why = domain === undefined ? null : domain(a, b, y instanceof Value);
