@@ -70,6 +70,13 @@ describe('browser bundles', () => {
     const full = await bundle(`export * from ${JSON.stringify(MAIN)};`);
     expect(full).toMatch(functionConstructor); // the guard above is live: compile() is in the full bundle
     expect(code.length).toBeLessThan(full.length / 2);
+    // The bundle works: "sideEffects": false must not let the bundler drop the ops behind the methods.
+    const { Value } = await import(`data:text/javascript,${encodeURIComponent(code)}`) as typeof import('../src/index.js');
+    const x = new Value(0.5);
+    const y = x.mul(x).sin().max(0);
+    y.backward();
+    expect(y.data).toBe(Math.max(Math.sin(0.25), 0));
+    expect(x.grad).toBeCloseTo(Math.cos(0.25) * 2 * 0.5, 15);
     console.log(`import { Value }: ${code.length} bytes minified, ${gzipSync(code).length} gzipped; ` +
       `the whole main entry: ${full.length} / ${gzipSync(full).length}`);
   }, 60_000);

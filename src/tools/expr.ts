@@ -36,8 +36,8 @@
  *   `c` refer to that leaf; an alias (`h = x`) shares `x`'s Value and does not relabel it.
  * - A number-only output is returned as a constant leaf.
  */
-import { Value, NonFiniteError, FUNCTIONS as OP_FUNCTIONS } from '../engine/value.js';
-import { neg, sum } from '../engine/functions.js';
+import { Value, NonFiniteError, OP_FUNCTIONS, sum } from '../engine/value.js';
+import { neg } from '../engine/functions.js';
 import { OPS, OP_NAMES } from '../engine/ops.js';
 import type { OpName, Operand } from '../engine/value.js';
 

@@ -11,7 +11,7 @@ import {
 } from '../../src/index.js';
 import type { Operand } from '../../src/index.js';
 import { Dual, forwardGradient } from '../../src/index.js';
-import { setNextSerial } from '../../src/engine/value.js';
+import { setNextSerial } from '../../src/engine/storage.js';
 
 // ---------------------------------------------------------------------------------------------
 // Oracles and comparisons.
@@ -1020,7 +1020,7 @@ describe('a Value in plain JavaScript', () => {
       () => Math.max(a as unknown as number, 1),
     ];
     for (const attempt of attempts) {
-      const e = catchError(attempt);
+      const e = catchError(attempt) as TypeError;
       expect(e).toBeInstanceOf(TypeError);
       expect(e.message).toContain('a.mul(b)');
       expect(e.message).toContain('a.data');
