@@ -247,7 +247,9 @@ function evaluate(f: Formula, p: ModelPoint): Evaluated | string {
     if (e instanceof ExpressionError && e.code === 'numeric') return e.reason;
     throw e;
   }
-  return { value: output.data, bound: p.forward.of(output), output };
+  const bound = p.forward.of(output);
+  if (!Number.isFinite(bound)) return 'its rounding bound overflows';
+  return { value: output.data, bound, output };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -296,6 +298,8 @@ class Model {
   ) {
     this.program = typeof source === 'string' ? parseExpression(source) : source;
     this.variables = freeVariables(this.program);
+    // Built here first, so that a model not defined at the given point is reported with its caret.
+    buildGraph(this.program, at);
     const given = modelAt(this.program, at);
     if (typeof given === 'string') throw new RangeError(`the gradient is not finite at the given point: ${given}`);
     this.given = given;
@@ -444,7 +448,7 @@ function collectSamples(model: Model, target: string, formula: Formula, givenMan
     const m = evaluate(formula, p);
     if (typeof m === 'string' || (needsFormulaBranch && branchOf(topologicalOrder(m.output)) !== givenBranch)) { redraws++; continue; }
     const t = trueGradient(p, target);
-    if (!informative(t.value, t.bound)) { redraws++; continue; }
+    if (!Number.isFinite(t.bound) || !informative(t.value, t.bound)) { redraws++; continue; }
     randoms.push({ point: p, t: t.value, et: t.bound, m: m.value, em: m.bound, given: false });
   }
   const givenInformative = informative(given.t, given.et);

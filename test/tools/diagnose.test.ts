@@ -7,7 +7,7 @@ import {
   diagnoseGradient, FormulaError, DEFAULT_POINTS, ROUNDING_SAFETY,
   type DiagnoseOptions, type GradientDiagnosis,
 } from '../../src/tools/diagnose.js';
-import { buildGraph } from '../../src/tools/expr.js';
+import { buildGraph, ExpressionError } from '../../src/tools/expr.js';
 import { agrees, EXACT_TOLERANCE } from '../../src/tools/gradcheck.js';
 
 const LEARNER = 'h = sigmoid(w1*x + b1); y = sigmoid(w2*h + b2); (y - a)^2';
@@ -194,6 +194,13 @@ describe('diagnoseGradient: the kinds', () => {
     expect(close(atLearnerPoint(row.diagnosis.corrected!), H.b1)).toBe(true);
   });
 
+  it('a substitution at one use of a name written twice, the use named', () => {
+    // ∂(w·x·h)/∂w = x·h; x·x has one x too many: the second use should be h.
+    const row = one('h = sigmoid(x); w*x*h', { w: 0.7, x: 1.3 }, 'w', 'x*x');
+    expect(row.diagnosis).toMatchObject({ kind: 'substitution', wrote: 'x', expected: 'h', corrected: 'h * x' });
+    expect(row.diagnosis.text).toMatch(/its use at column 1 of the formula/);
+  });
+
   it('σ′ written on z instead of y: z where y belongs', () => {
     const at = { w: 0.5, x: 1.5, b: 0.1, a: 1 };
     const row = one('z = w*x + b; y = sigmoid(z); (y - a)^2', at, 'w', '2*(y - a)*z*(1 - z)*x');
@@ -276,6 +283,18 @@ describe('diagnoseGradient: input', () => {
     expect(row.numeric).toBeNull();
     expect(row.numericUnavailable).toMatch(/^w = 1000000000000 /);
     expect(row.numericCheck).toBeNull();
+  });
+
+  it('redraws points where the model is not finite, and reports a model not defined at the given point', () => {
+    // log(x) at x = 0.1: the draws reach x ≤ 0, where log fails; those are drawn again.
+    const row = one('log(x)', { x: 0.1 }, 'x', '1/x');
+    expect(row.diagnosis.kind).toBe('ok');
+    expect(row.drawnPoints).toBeGreaterThan(16);
+    let err: unknown;
+    try { diagnoseGradient('log(x)', { x: -1 }, { x: '1/x' }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(ExpressionError);
+    expect((err as ExpressionError).code).toBe('numeric');
+    expect((err as ExpressionError).column).toBe(1);
   });
 
   it('names a bad formula\'s target and position', () => {
