@@ -428,6 +428,8 @@ interface Samples {
   readonly checked: readonly Sample[];
   readonly informativeRandom: number;
   readonly drawn: number;
+  /** Why draws were redrawn: not finite, another branch, below rounding. */
+  readonly redrawn: { readonly notFinite: number; readonly branch: number; readonly uninformative: number };
 }
 
 function informative(t: number, et: number): boolean {
@@ -441,14 +443,19 @@ function collectSamples(model: Model, target: string, formula: Formula, givenMan
   const givenBranch = needsFormulaBranch ? branchOf(topologicalOrder(givenManual.output)) : '';
   const randoms: Sample[] = [];
   let redraws = 0, k = 0;
+  const redrawn = { notFinite: 0, branch: 0, uninformative: 0 };
+  const redraw = (why: keyof typeof redrawn): void => { redraws++; redrawn[why]++; };
   for (; randoms.length < model.points && redraws < MAX_REDRAWS; k++) {
     const d = model.draw(k);
     const p = d.point;
-    if (typeof p === 'string' || p.branch !== model.given.branch) { redraws++; continue; }
+    if (typeof p === 'string') { redraw('notFinite'); continue; }
+    if (p.branch !== model.given.branch) { redraw('branch'); continue; }
     const m = evaluate(formula, p);
-    if (typeof m === 'string' || (needsFormulaBranch && branchOf(topologicalOrder(m.output)) !== givenBranch)) { redraws++; continue; }
+    if (typeof m === 'string') { redraw('notFinite'); continue; }
+    if (needsFormulaBranch && branchOf(topologicalOrder(m.output)) !== givenBranch) { redraw('branch'); continue; }
     const t = trueGradient(p, target);
-    if (!Number.isFinite(t.bound) || !informative(t.value, t.bound)) { redraws++; continue; }
+    if (!Number.isFinite(t.bound)) { redraw('notFinite'); continue; }
+    if (!informative(t.value, t.bound)) { redraw('uninformative'); continue; }
     randoms.push({ point: p, t: t.value, et: t.bound, m: m.value, em: m.bound, given: false });
   }
   const givenInformative = informative(given.t, given.et);
@@ -457,6 +464,7 @@ function collectSamples(model: Model, target: string, formula: Formula, givenMan
     checked: givenInformative ? [...randoms, given] : randoms,
     informativeRandom: randoms.length,
     drawn: k,
+    redrawn,
   };
 }
 
@@ -936,9 +944,9 @@ function diagnoseOne(model: Model, target: string, source: string, formula: Form
     found = {
       diagnosis: {
         kind: 'unchecked',
-        text: `only ${samples.informativeRandom} of the ${model.points} random points needed carried information ` +
-          `(within ${MAX_REDRAWS} redraws, the true gradient was not finite, on another branch, or below its rounding bound)` +
-          (bad.length ? `; it disagrees at ${bad.length} of those checked` : ''),
+        text: `only ${samples.informativeRandom} of the ${model.points} random points needed carried information; ` +
+          `of the ${samples.drawn} drawn, ${redrawnText(samples.redrawn)}` +
+          (bad.length ? `; it disagrees at ${bad.length} of the ${samples.checked.length} points checked` : ''),
         corrected: null,
       },
       nodes: [],
@@ -970,6 +978,15 @@ function diagnoseOne(model: Model, target: string, source: string, formula: Form
     diagnosis: found.diagnosis,
     nodes: ok ? [] : [self, ...found.nodes.filter((v) => v !== self)],
   };
+}
+
+function redrawnText(r: Samples['redrawn']): string {
+  const parts = [
+    r.uninformative ? `${r.uninformative} had a true gradient below its rounding bound (such as a saturated sigmoid's, or a relu's that is off)` : '',
+    r.branch ? `${r.branch} put a relu, abs, max or min on another branch than the given point` : '',
+    r.notFinite ? `${r.notFinite} gave a value that is not finite` : '',
+  ].filter((p) => p !== '');
+  return parts.length ? parts.join(', ') : 'none was redrawn';
 }
 
 function agreesWithin(m: number, t: number, allowed: number): { absError: number; relError: number; allowed: number; ok: boolean } {
