@@ -25,7 +25,7 @@ import {
   type Expression, type ExpressionErrorCode, type ExpressionGraph, type Identifier, type Program,
 } from './expr.js';
 import {
-  binaryNode, expressionProgram, identifierNode, identifierUses, isConstantExpression, negate, numberNode,
+  binaryNode, childrenOf, expressionProgram, expressionSize, identifierNode, identifierUses, isConstantExpression, negate, numberNode, subexpressions,
   productFactors, programUses, replaceIdentifiers, replaceInProgram, simplify, withOutput,
 } from './expr-edit.js';
 import { adjointBounds, isPiecewise, MACHINE_EPSILON, parsedTemplate, RoundingBounds, type Adjoint } from './rounding.js';
@@ -365,15 +365,6 @@ function introductionOrder(p: Program): string[] {
   return out;
 }
 
-function children(e: Expression): readonly Expression[] {
-  switch (e.kind) {
-    case 'unary': return [e.operand];
-    case 'binary': return [e.left, e.right];
-    case 'call': return e.args;
-    default: return [];
-  }
-}
-
 /** Pairs the program's subexpressions with the Values they made (structure only: the same at every point). */
 function mapNodes(p: Program, graph: ExpressionGraph): {
   nodeOf: Map<Expression, Value>; exprOf: Map<Value, Expression>; namedExpr: Map<Expression, string>;
@@ -383,20 +374,25 @@ function mapNodes(p: Program, graph: ExpressionGraph): {
   const exprOf = new Map<Value, Expression>();
   const namedExpr = new Map<Expression, string>();
   const uses: { id: Identifier; parent: Use['parent'] }[] = [];
-  const walk = (e: Expression, v: Value | undefined): void => {
-    if (v !== undefined && e.kind !== 'identifier' && e.kind !== 'number' && !v.isLeaf) {
-      nodeOf.set(e, v);
-      if (!exprOf.has(v)) exprOf.set(v, e);
+  // Iterative: a flat chain of 10⁵ terms is as deep as it is long.
+  const walk = (root: Expression, rootValue: Value | undefined): void => {
+    const stack: [Expression, Value | undefined][] = [[root, rootValue]];
+    while (stack.length > 0) {
+      const [e, v] = stack.pop()!;
+      if (v !== undefined && e.kind !== 'identifier' && e.kind !== 'number' && !v.isLeaf) {
+        nodeOf.set(e, v);
+        if (!exprOf.has(v)) exprOf.set(v, e);
+      }
+      const cs = childrenOf(e);
+      // A number-only part was folded while building: no node stands for it or for its parts.
+      const inputs = v !== undefined && !v.isLeaf ? v.inputs : [];
+      const aligned = inputs.length === cs.length && nodeOf.has(e);
+      cs.forEach((c, k) => {
+        if (c.kind === 'identifier') uses.push({ id: c, parent: { expr: e, operand: k } });
+        const input = aligned ? inputs[k] : undefined;
+        stack.push([c, input !== undefined && !input.isConstant ? input : undefined]);
+      });
     }
-    const cs = children(e);
-    // A number-only part was folded while building: no node stands for it or for its parts.
-    const inputs = v !== undefined && !v.isLeaf ? v.inputs : [];
-    const aligned = inputs.length === cs.length;
-    cs.forEach((c, k) => {
-      if (c.kind === 'identifier') uses.push({ id: c, parent: { expr: e, operand: k } });
-      const input = aligned && nodeOf.has(e) ? inputs[k] : undefined;
-      walk(c, input !== undefined && !input.isConstant ? input : undefined);
-    });
   };
   for (const a of p.assignments) {
     namedExpr.set(a.value, a.name);
@@ -470,8 +466,10 @@ function collectSamples(model: Model, target: string, formula: Formula, givenMan
 
 /** Whether the formula may hold a piecewise op of its own (then its branch must stay the same too). */
 function formulaHasCalls(f: Formula): boolean {
-  const calls = (e: Expression): boolean => e.kind === 'call' || children(e).some(calls);
-  return [...f.program.assignments.map((a) => a.value), f.program.output].some(calls);
+  for (const s of [...f.program.assignments.map((a) => a.value), f.program.output]) {
+    for (const e of subexpressions(s)) if (e.kind === 'call') return true;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -598,12 +596,17 @@ interface FactorCandidate {
 
 const SYMBOL: Readonly<Record<string, string>> = { sigmoid: 'σ', tanh: 'tanh', exp: 'exp', log: 'log' };
 
+/** Factors of more AST nodes than this are not tried. */
+const MAX_FACTOR_SIZE = 40;
+
 function factorCandidates(model: Model): FactorCandidate[] {
   const out: FactorCandidate[] = [];
   const seen = new Set<string>();
   // A constant factor is a scale, which is tried first; local derivatives that are constants (the
   // −1 of a subtraction) stay listed all the same, so that the order of the kinds alone decides.
   const add = (expr: Expression, what: string, node: Value | null, constantOk = false): void => {
+    // A factor longer than a line is no help to read, and would make the search quadratic in a long model.
+    if (expressionSize(expr) > MAX_FACTOR_SIZE) return;
     const e = simplify(expr);
     if (!constantOk && isConstantExpression(e)) return;
     const text = formatExpression(e);
@@ -621,7 +624,7 @@ function factorCandidates(model: Model): FactorCandidate[] {
   // 2. Nodes, as their source subexpressions (outer before inner, in source order).
   const named = new Set([...graphNames.values()]);
   const statements = [...model.program.assignments.map((a) => a.value), model.program.output];
-  const visit = (e: Expression, f: (e: Expression) => void): void => { f(e); for (const c of children(e)) visit(c, f); };
+  const visit = (e: Expression, f: (e: Expression) => void): void => { for (const x of subexpressions(e)) f(x); };
   for (const s of statements) {
     visit(s, (e) => {
       const v = model.nodeOf.get(e);
@@ -648,15 +651,17 @@ interface LocalDerivative {
 
 /** The printed local derivatives of node `u` (made by subexpression `e`) with respect to each Value operand. */
 function localDerivatives(model: Model, e: Expression, u: Value): LocalDerivative[] {
-  const cs = children(e);
+  const cs = childrenOf(e);
   const inputs = u.inputs;
   const ds = u.localGradients;
   const name = model.namedExpr.get(e);
   const y: Expression = name !== undefined ? identifierNode(name) : e;
   const yText = formatExpression(y);
   const out: LocalDerivative[] = [];
+  const small = (x: Expression): boolean => expressionSize(x) <= MAX_FACTOR_SIZE;
   cs.forEach((c, k) => {
     if (ds[k] === null || ds[k] === undefined || inputs[k]?.isConstant) return;
+    if (!cs.every(small) || !small(y)) return;
     const t = parsedTemplate(u.op, k);
     if (t === null) return;
     const operand = (n: string): Expression => (n === 'y' ? y : n === 'b' ? cs[1]! : cs[0]!);
@@ -674,12 +679,6 @@ function localDerivatives(model: Model, e: Expression, u: Value): LocalDerivativ
 
 /** Past this many AST nodes in one adjoint, the symbolic gradient is not printed. */
 const MAX_SYMBOLIC_SIZE = 200;
-
-function size(e: Expression): number {
-  let n = 1;
-  for (const c of children(e)) n += size(c);
-  return n;
-}
 
 /** ∂output/∂node for every node of the given graph, as expressions in the model's names (null past a size limit). */
 function symbolicAdjoints(model: Model): Map<Value, Expression> | null {
@@ -702,7 +701,7 @@ function symbolicAdjoints(model: Model): Map<Value, Expression> | null {
       const prev = adj.get(v);
       const next = prev === undefined ? term : simplify(binaryNode('+', prev, term));
       adj.set(v, next);
-      if (size(next) > MAX_SYMBOLIC_SIZE) tooBig = true;
+      if (expressionSize(next) > MAX_SYMBOLIC_SIZE) tooBig = true;
     });
     if (tooBig) return null;
   }
@@ -718,8 +717,9 @@ function localExpressions(model: Model, u: Value): (Expression | null)[] | null 
   const inputs = u.inputs;
   const ds = u.localGradients;
   const yExpr = model.printable(u);
-  if (yExpr === null) return null;
+  if (yExpr === null || expressionSize(yExpr) > MAX_SYMBOLIC_SIZE) return null;
   const operands = inputs.map((x) => model.printable(x));
+  if (operands.some((x) => x !== null && expressionSize(x) > MAX_SYMBOLIC_SIZE)) return null;
   return inputs.map((x, k) => {
     if (ds[k] === null || ds[k] === undefined || x.isConstant) return null;
     const t = parsedTemplate(u.op, k);
@@ -873,10 +873,11 @@ function tryMissingPath(ctx: Context): Found | null {
   const counts = new Map<string, number>();
   for (const u of model.uses) counts.set(u.canonical, (counts.get(u.canonical) ?? 0) + 1);
   const taken = new Set(model.names);
+  const filter = pathFilter(ctx);
   for (const use of model.uses) {
     if ((counts.get(use.canonical) ?? 0) < 2) continue;
     const v = model.given.graph.names.get(use.id.name)!;
-    if (v.isConstant) continue;
+    if (v.isConstant || !filter(use)) continue;
     let copy = `${use.id.name}_detached`;
     for (let k = 2; taken.has(copy); k++) copy = `${use.id.name}_detached${k}`;
     const detached = replaceInProgram(model.program, (id) => (id === use.id ? identifierNode(copy) : undefined));
@@ -897,7 +898,7 @@ function tryMissingPath(ctx: Context): Found | null {
     const { line, column, start } = use.id.span;
     const consumer = use.parent ? model.nodeOf.get(use.parent.expr) ?? null : null;
     const count = counts.get(use.canonical)!;
-    const inText = use.parent ? ` (in ${formatExpression(use.parent.expr)})` : '';
+    const inText = use.parent && expressionSize(use.parent.expr) <= MAX_FACTOR_SIZE ? ` (in ${formatExpression(use.parent.expr)})` : '';
     return {
       diagnosis: {
         kind: 'missing-path',
@@ -910,6 +911,54 @@ function tryMissingPath(ctx: Context): Found | null {
     };
   }
   return null;
+}
+
+/** ∂root/∂v for everything below root: a plain backward sweep over the stored local derivatives (no node's grad is touched). */
+function plainAdjoints(root: Value): Map<Value, number> {
+  const order = topologicalOrder(root);
+  const adj = new Map<Value, number>([[root, 1]]);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const u = order[i]!;
+    const au = adj.get(u);
+    if (au === undefined || u.isLeaf) continue;
+    const inputs = u.inputs, ds = u.localGradients;
+    inputs.forEach((x, k) => {
+      const d = ds[k];
+      if (d !== null && d !== undefined) adj.set(x, (adj.get(x) ?? 0) + au * d);
+    });
+  }
+  return adj;
+}
+
+/**
+ * A quick necessary test for leaving out one use, at the given point: by the chain rule, the
+ * detached copy's gradient is the true one less adjoint(consumer) × local derivative × ∂name/∂target.
+ * Only uses that pass it are rebuilt with the detached copy (a long model has many uses).
+ */
+function pathFilter(ctx: Context): (use: Use) => boolean {
+  const { model, target, samples } = ctx;
+  if (!samples.givenInformative) return () => true;
+  const given = model.given.graph;
+  const self = given.names.get(target)!;
+  const sensitivity = new Map<string, number>();
+  const sensitivityOf = (name: string): number => {
+    let sv = sensitivity.get(name);
+    if (sv === undefined) {
+      const n = given.names.get(name)!;
+      sv = n === self ? 1 : plainAdjoints(n).get(self) ?? 0;
+      sensitivity.set(name, sv);
+    }
+    return sv;
+  };
+  const { t, m, et, em } = samples.given;
+  return (use) => {
+    if (use.parent === null) return true;
+    const consumer = model.nodeOf.get(use.parent.expr);
+    const d = consumer?.localGradients[use.parent.operand];
+    if (consumer === undefined || d === null || d === undefined) return true;
+    const left = t - consumer.grad * d * sensitivityOf(use.canonical);
+    return Math.abs(m - left) <= 1e-6 * Math.max(Math.abs(m), Math.abs(left)) + model.allowed(left, et + em);
+  };
 }
 
 /** The formula plus the left-out use's contribution (adjoint of its consumer × that local derivative). */

@@ -30,16 +30,41 @@ export function binaryNode(operator: BinaryOperator, left: Expression, right: Ex
   return { kind: 'binary', operator, left, right, span: MADE, operatorSpan: MADE };
 }
 
+/** The direct subexpressions of `e`, in source order. */
+export function childrenOf(e: Expression): readonly Expression[] {
+  switch (e.kind) {
+    case 'unary': return [e.operand];
+    case 'binary': return [e.left, e.right];
+    case 'call': return e.args;
+    default: return [];
+  }
+}
+
+/**
+ * Every subexpression of `e`, `e` first, each before its parts, in source order. Iterative, as
+ * every walk here: a flat chain of 10⁵ `+` terms is as deep as it is long.
+ */
+export function* subexpressions(e: Expression): Generator<Expression> {
+  const stack: Expression[] = [e];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    yield x;
+    const cs = childrenOf(x);
+    for (let k = cs.length - 1; k >= 0; k--) stack.push(cs[k]!);
+  }
+}
+
 /** The identifiers of `e`, in source order. */
 export function identifierUses(e: Expression, out: Identifier[] = []): Identifier[] {
-  switch (e.kind) {
-    case 'identifier': out.push(e); break;
-    case 'unary': identifierUses(e.operand, out); break;
-    case 'binary': identifierUses(e.left, out); identifierUses(e.right, out); break;
-    case 'call': for (const a of e.args) identifierUses(a, out); break;
-    case 'number': break;
-  }
+  for (const x of subexpressions(e)) if (x.kind === 'identifier') out.push(x);
   return out;
+}
+
+/** The number of AST nodes in `e`. */
+export function expressionSize(e: Expression): number {
+  let n = 0;
+  for (const _ of subexpressions(e)) n++;
+  return n;
 }
 
 /** Every identifier use of a program (assignments, then the output), in source order. */
@@ -50,24 +75,43 @@ export function programUses(p: Program): Identifier[] {
   return out;
 }
 
-/** `e` with each identifier for which `replace` returns an expression replaced by it. */
+/** `e` with each identifier for which `replace` returns an expression replaced by it (unchanged parts shared). */
 export function replaceIdentifiers(e: Expression, replace: (id: Identifier) => Expression | undefined): Expression {
-  switch (e.kind) {
-    case 'identifier': return replace(e) ?? e;
-    case 'number': return e;
-    case 'unary': {
-      const operand = replaceIdentifiers(e.operand, replace);
-      return operand === e.operand ? e : { ...e, operand };
+  // Post-order over an explicit stack: each node is rebuilt from its rebuilt parts.
+  const done = new Map<Expression, Expression>();
+  const stack: { x: Expression; expanded: boolean }[] = [{ x: e, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const x = top.x;
+    if (!top.expanded) {
+      top.expanded = true;
+      for (const c of childrenOf(x)) stack.push({ x: c, expanded: false });
+      continue;
     }
-    case 'binary': {
-      const left = replaceIdentifiers(e.left, replace), right = replaceIdentifiers(e.right, replace);
-      return left === e.left && right === e.right ? e : { ...e, left, right };
+    stack.pop();
+    let made: Expression;
+    switch (x.kind) {
+      case 'identifier': made = replace(x) ?? x; break;
+      case 'number': made = x; break;
+      case 'unary': {
+        const operand = done.get(x.operand)!;
+        made = operand === x.operand ? x : { ...x, operand };
+        break;
+      }
+      case 'binary': {
+        const left = done.get(x.left)!, right = done.get(x.right)!;
+        made = left === x.left && right === x.right ? x : { ...x, left, right };
+        break;
+      }
+      case 'call': {
+        const args = x.args.map((a) => done.get(a)!);
+        made = args.every((a, k) => a === x.args[k]) ? x : { ...x, args };
+        break;
+      }
     }
-    case 'call': {
-      const args = e.args.map((a) => replaceIdentifiers(a, replace));
-      return args.every((a, k) => a === e.args[k]) ? e : { ...e, args };
-    }
+    done.set(x, made);
   }
+  return done.get(e)!;
 }
 
 /** The program with the same replacement made in every statement. */
@@ -176,7 +220,11 @@ function cancelNegation(e: Expression): Expression | undefined {
 
 /** The factors of a product written left to right (`a*b*c` → a, b, c). */
 export function productFactors(e: Expression): Expression[] {
-  return e.kind === 'binary' && e.operator === '*' ? [...productFactors(e.left), e.right] : [e];
+  const out: Expression[] = [];
+  let x = e;
+  while (x.kind === 'binary' && x.operator === '*') { out.push(x.right); x = x.left; }
+  out.push(x);
+  return out.reverse();
 }
 
 /** True when `e` holds no name (a constant). */
