@@ -178,7 +178,7 @@ describe('usage', () => {
 
 describe('micrograd moons and graphs', () => {
   it('moons trains and reports as JSON, deterministic under the seed', () => {
-    const args = ['moons', '--steps', '5', '--no-files', '--json'];
+    const args = ['moons', '--steps', '5', '--json'];
     const r = runCli(args);
     expect(r.code).toBe(0);
     const run = JSON.parse(r.stdout) as { steps: number; points: number; curve: { loss: number }[]; final: { loss: number; accuracy: number }; files: string[] };

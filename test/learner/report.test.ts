@@ -62,7 +62,7 @@ describe('npm start', () => {
   }, 120_000);
 
   it('prints the same report as one JSON document with --json', () => {
-    const r = runCli(['demo', '--json', '--no-files']);
+    const r = runCli(['demo', '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as DemoReport;
     expect(report.gradients.rows).toHaveLength(72);
