@@ -332,7 +332,7 @@ function buildProgram(): Command {
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput(oneLine)
-    .addHelpText('after', `\n${EXIT_CODES_HELP}`);
+    .addHelpText('afterAll', `\n${EXIT_CODES_HELP}`);
 
   const command = (name: string): Command =>
     program.command(name).exitOverride().configureOutput(oneLine).showSuggestionAfterError(true);
