@@ -111,7 +111,8 @@ function compareRow(phase: GradientRow['phase'], p: Params, raw: number, x: numb
   });
 }
 
-function summarise(rows: readonly GradientRow[]): ParamSummary[] {
+/** One summary per parameter of the gradient table's rows: does every row agree, and the worst one. */
+export function summarise(rows: readonly GradientRow[]): ParamSummary[] {
   return PARAM_NAMES.map((param) => {
     const mine = rows.filter((r) => r.param === param);
     const worst = (f: (r: GradientRow) => number): GradientRow =>
