@@ -8,17 +8,18 @@
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { toDot, mismatchNote, formatNumber, DEFAULT_MAX_NODES, type DotOptions } from '../tools/dot.js';
 import { renderSvg } from '../node/render.js';
 import { writeFileAtomic } from '../node/files.js';
-import { buildGraph, ExpressionError, freeVariables, parseExpression, type Program } from '../tools/expr.js';
-import { agrees, EXACT_TOLERANCE, gradcheck, type Verdict } from '../tools/gradcheck.js';
+import { buildGraph } from '../tools/expr.js';
 import { DEFAULT_SEED, RULES, TARGETS, train, type Rules, type Target } from '../learner/net111.js';
 import { terminalProgress } from '../node/terminal-progress.js';
-import { NonFiniteError, type Value } from '../engine/value.js';
+import type { Value } from '../engine/value.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, failureOf, worst, type ExitCode } from './exit-codes.js';
-import { parseManual, readSource, type ManualEntry, type SourceText } from './input.js';
+import { parseManual, readSource, type ManualEntry } from './input.js';
+import { modelAt } from './model.js';
+import { checkJson, checkManual, formatCheck, table } from './check.js';
 
 // ---------------------------------------------------------------------------------------------
 // Option parsing.
@@ -117,47 +118,8 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Rows of text in aligned columns (numbers right-aligned). */
-function table(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((s, c) => (right.has(c) ? s.padStart(widths[c]!) : s.padEnd(widths[c]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
 // ---------------------------------------------------------------------------------------------
 // Expressions on the command line.
-
-interface ModelAt {
-  readonly program: Program;
-  readonly variables: readonly string[];
-  readonly at: Readonly<Record<string, number>>;
-}
-
-/** An expression error in text read from a file or standard input, its message led by where. */
-function fromOrigin<T>(origin: string | undefined, run: () => T): T {
-  try {
-    return run();
-  } catch (e) {
-    if (origin !== undefined && e instanceof ExpressionError) throw new UsageError(`${origin}: ${e.message}`, { cause: e });
-    throw e;
-  }
-}
-
-/** Parses the model and checks that `--at` gives every variable (the expression error names all that are missing). */
-function modelAt(model: SourceText, at: Map<string, number> | undefined): ModelAt {
-  return fromOrigin(model.origin, () => {
-    const program = parseExpression(model.text);
-    const variables = freeVariables(program);
-    const given = at ?? new Map<string, number>();
-    const extra = [...given.keys()].filter((k) => !variables.includes(k));
-    if (extra.length) {
-      throw new UsageError(`--at gives ${extra.join(', ')}, which the expression does not use (its variables: ${variables.join(', ') || 'none'})`);
-    }
-    buildGraph(program, Object.fromEntries(given)); // throws the unbound-variable error with its caret
-    return { program, variables, at: Object.fromEntries(given) };
-  });
-}
 
 /** The options shared by every command that draws: `--max-nodes`, `--rankdir`, `--precision`. */
 interface PictureOptions {
@@ -221,82 +183,6 @@ class SeveralFailures extends Error {
   constructor(readonly failures: readonly unknown[]) {
     super(`${failures.length} outputs failed`);
   }
-}
-
-// ---------------------------------------------------------------------------------------------
-// `check`: hand-derived gradients against autodiff and central differences.
-
-/**
- * One row of `micrograd check` (its `--json` output holds these without the last two fields):
- * the manual formula's value, the engine's gradient, the central difference (null when a step
- * leaves the model's domain), |manual − autodiff| and its relative size, and the verdict.
- */
-export interface CheckRow {
-  readonly name: string;
-  readonly manual: number;
-  readonly autodiff: number;
-  readonly numeric: number | null;
-  readonly absError: number;
-  readonly relError: number;
-  readonly ok: boolean;
-  /** autodiff vs central differences. */
-  readonly engineVsNumeric: Verdict;
-  /** Why there is no central difference, when there is none. */
-  readonly numericUnavailable: string | null;
-}
-
-function checkManual(m: ModelAt, manual: readonly ManualEntry[]): { rows: CheckRow[]; graph: ReturnType<typeof buildGraph> } {
-  const unknown = manual.map((e) => e.name).filter((n) => !m.variables.includes(n));
-  if (unknown.length) {
-    throw new UsageError(`--manual names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is not a variable' : 'are not variables'} of the expression (its variables: ${m.variables.join(', ') || 'none'})`);
-  }
-  // The engine's gradient and central differences, by the one gradcheck implementation.
-  // A step x ± eps outside the model's domain must reach gradcheck as the engine's NonFiniteError
-  // (that input's numeric gradient is then unavailable), not as a mistake in the user's text.
-  const report = gradcheck((xs: Readonly<Record<string, Value>>) => {
-    try {
-      return buildGraph(m.program, xs).output;
-    } catch (e) {
-      throw e instanceof ExpressionError && e.cause instanceof NonFiniteError ? e.cause : e;
-    }
-  }, m.at);
-  const graph = buildGraph(m.program, m.at);
-  graph.output.backward();
-  const scope = Object.fromEntries([...graph.names].map(([n, v]) => [n, v.data]));
-  const rows = manual.map(({ name, formula, source, offset, origin }): CheckRow => {
-    let value: number;
-    try {
-      value = buildGraph(parseExpression(formula), scope).output.data;
-    } catch (e) {
-      if (!(e instanceof ExpressionError)) throw e;
-      // Reported where the formula sits in what the user wrote (the argument, or the file's line).
-      const located = new ExpressionError(e.code, `in --manual ${name}: ${e.reason}`, source, offset + e.offset, { cause: e.cause });
-      throw origin === undefined ? located : new UsageError(`${origin}: ${located.message}`, { cause: located });
-    }
-    const r = report.rows.find((row) => row.name === name)!;
-    const autodiff = graph.variables.get(name)!.grad;
-    const c = agrees(value, autodiff, EXACT_TOLERANCE);
-    return {
-      name, manual: value, autodiff, numeric: r.numeric, absError: c.absError, relError: c.relError, ok: c.ok,
-      engineVsNumeric: r.verdict, numericUnavailable: r.numericUnavailable ?? null,
-    };
-  });
-  return { rows, graph };
-}
-
-function printCheck(rows: readonly CheckRow[], json: boolean): void {
-  const ok = rows.every((r) => r.ok);
-  if (json) {
-    printJson({ ok, rows: rows.map(({ engineVsNumeric: _, numericUnavailable: __, ...r }) => r) });
-    return;
-  }
-  const f = (x: number | null): string => (x === null ? 'n/a' : formatNumber(x, 6));
-  const body = rows.map((r) => [r.name, f(r.manual), f(r.autodiff), f(r.numeric), formatNumber(r.absError, 2), formatNumber(r.relError, 2), r.ok ? 'ok' : 'WRONG']);
-  process.stdout.write(`${table(['name', 'manual', 'autodiff', 'numeric', 'abs err', 'rel err', 'verdict'], body, new Set([1, 2, 3, 4, 5]))}\n`);
-  for (const r of rows) if (r.numericUnavailable) process.stdout.write(`note: no central difference for ${r.name}: ${r.numericUnavailable}\n`);
-  const suspicious = rows.filter((r) => r.engineVsNumeric === 'MISMATCH').map((r) => r.name);
-  if (suspicious.length) process.stdout.write(`note: autodiff and central differences disagree for ${suspicious.join(', ')} (a kink such as relu at 0, or a badly scaled input)\n`);
-  process.stdout.write(ok ? 'All manual gradients agree with autodiff.\n' : `${rows.filter((r) => !r.ok).length} of ${rows.length} manual gradients disagree with autodiff.\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -411,7 +297,8 @@ function buildProgram(): Command {
       if (o.svg !== undefined) pictureKind(o.svg, '.svg');
       const m = modelAt(readSource(expr, 'the model'), o.at);
       const { rows, graph } = checkManual(m, o.manual);
-      printCheck(rows, Boolean(o.json));
+      if (o.json) printJson(checkJson(rows));
+      else process.stdout.write(formatCheck(rows));
       if (!rows.every((r) => r.ok)) resultCode = EXIT.disagrees;
       if (o.svg !== undefined) {
         const marks = new Map(rows.filter((r) => !r.ok).map((r) => [graph.variables.get(r.name)!, mismatchNote(r.manual, r.autodiff)] as const));
