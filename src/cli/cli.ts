@@ -119,7 +119,7 @@ function printJson(value: unknown): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Expressions on the command line.
+// Pictures.
 
 /** The options shared by every command that draws: `--max-nodes`, `--rankdir`, `--precision`. */
 interface PictureOptions {
@@ -148,7 +148,7 @@ function dotText(root: Value, o: PictureOptions, marks?: ReadonlyMap<Value, stri
   }
 }
 
-/** The file extension must be chosen before any work is done. */
+/** The picture's format, from the file's extension (checked before any work is done). */
 function pictureKind(path: string, only?: '.svg' | '.dot'): '.svg' | '.dot' {
   const ext = extname(path).toLowerCase();
   if (only !== undefined && ext !== only) throw new UsageError(`this file must end in ${only}, got "${path}"`);
@@ -162,8 +162,8 @@ async function writePicture(path: string, root: Value, o: PictureOptions, marks?
 }
 
 /**
- * Runs the writes after the results are printed: each is tried even if an earlier one failed, and
- * the failures are thrown together afterwards (the first one's message, the worst one's code).
+ * Runs the writes after the results are printed: each is tried even if an earlier one failed; the
+ * failures are thrown afterwards (each is reported, and the worst exit code wins).
  */
 async function afterResults(writes: readonly (() => Promise<void>)[]): Promise<void> {
   const failures: unknown[] = [];
