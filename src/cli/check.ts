@@ -1,14 +1,47 @@
 /**
- * What `micrograd check` prints: the table of each hand-derived gradient at the given point, the
- * diagnosis under it, the JSON document, and the marks for `--svg`. Plain functions of a
- * `DiagnosisReport`, so that the command itself only parses options and writes.
+ * `micrograd check`: hand-derived gradients diagnosed by `diagnoseGradient` (agreement with autodiff
+ * as an identity over random points, and the kind of mistake), with central differences beside
+ * them. What it prints: the table at the given point, the diagnosis under it, the JSON document
+ * (`checkJson`) and the marks for `--svg`. The command exits 1 when any formula is not ok.
  */
 import type { Value } from '../engine/value.js';
 import { formatNumber, mismatchNote } from '../tools/dot.js';
-import type { Diagnosis, DiagnosisReport, GradientDiagnosis, ToleranceRule } from '../tools/diagnose.js';
+import { ExpressionError } from '../tools/expr.js';
+import {
+  diagnoseGradient, FormulaError,
+  type DiagnoseOptions, type Diagnosis, type DiagnosisReport, type GradientDiagnosis, type ToleranceRule,
+} from '../tools/diagnose.js';
+import { UsageError } from './exit-codes.js';
+import type { ManualEntry } from './input.js';
+import type { ModelAt } from './model.js';
+
+/**
+ * Diagnoses each manual formula. A formula's error is reported where it sits in what the user
+ * wrote (the argument, or the file's line).
+ */
+export function checkManual(m: ModelAt, manual: readonly ManualEntry[], options: DiagnoseOptions = {}): DiagnosisReport {
+  const names = [...m.variables, ...m.program.assignments.map((a) => a.name)];
+  const unknown = manual.map((e) => e.name).filter((n) => !names.includes(n));
+  if (unknown.length) {
+    throw new UsageError(`--manual names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is not a variable or named intermediate' : 'are not variables or named intermediates'} of the expression (its names: ${names.join(', ') || 'none'})`);
+  }
+  const notVariables = (options.fixed ?? []).filter((n) => !m.variables.includes(n));
+  if (notVariables.length) {
+    throw new UsageError(`--fixed names ${notVariables.join(', ')}, which ${notVariables.length === 1 ? 'is not a variable' : 'are not variables'} of the expression (its variables: ${m.variables.join(', ') || 'none'})`);
+  }
+  try {
+    return diagnoseGradient(m.program, m.at, new Map(manual.map((e) => [e.name, e.formula])), options);
+  } catch (e) {
+    if (!(e instanceof FormulaError)) throw e;
+    const target = e.target;
+    const entry = manual.find((x) => x.name === target)!;
+    const located = new ExpressionError(e.code, `in --manual ${entry.name}: ${e.formulaReason}`, entry.source, entry.offset + e.offset, { cause: e.cause });
+    throw entry.origin === undefined ? located : new UsageError(`${entry.origin}: ${located.message}`, { cause: located });
+  }
+}
 
 /** Rows of text in aligned columns (the `right` ones right-aligned). */
-export function alignedTable(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string {
+export function table(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
   const line = (cells: readonly string[]): string =>
     cells.map((s, c) => (right.has(c) ? s.padStart(widths[c]!) : s.padEnd(widths[c]!))).join('  ').trimEnd();
@@ -41,7 +74,7 @@ export function formatCheck(report: DiagnosisReport): string {
   const body = report.rows.map((r) => [
     r.name, f(r.manual), f(r.autodiff), f(r.numeric), formatNumber(r.absError, 2), formatNumber(r.relError, 2), verdict(r),
   ]);
-  const out = [alignedTable(['name', 'manual', 'autodiff', 'numeric', 'abs err', 'rel err', 'verdict'], body, new Set([1, 2, 3, 4, 5]))];
+  const out = [table(['name', 'manual', 'autodiff', 'numeric', 'abs err', 'rel err', 'verdict'], body, new Set([1, 2, 3, 4, 5]))];
   out.push('');
   const ok = report.rows.filter((r) => r.ok);
   for (const r of report.rows) if (!r.ok) out.push(...diagnosisLines(r));
@@ -60,14 +93,14 @@ export function formatCheck(report: DiagnosisReport): string {
   const wrong = report.rows.filter((r) => !r.ok && r.diagnosis.kind !== 'unchecked').length;
   const unchecked = report.rows.filter((r) => r.diagnosis.kind === 'unchecked').length;
   if (wrong === 0 && unchecked === 0) {
-    out.push(n === 1 ? 'The manual gradient agrees with autodiff.' : 'All manual gradients agree with autodiff.');
+    out.push('All manual gradients agree with autodiff.');
   } else {
     const parts = [];
-    if (wrong) parts.push(`${wrong} of ${n} manual gradient${n === 1 ? '' : 's'} disagree${wrong === 1 && n === 1 ? 's' : ''} with autodiff`);
+    if (wrong) parts.push(`${wrong} of ${n} manual gradients disagree with autodiff`);
     if (unchecked) parts.push(`${unchecked} of ${n} could not be checked`);
     out.push(`${parts.join('; ')}.`);
   }
-  return out.join('\n');
+  return `${out.join('\n')}\n`;
 }
 
 /** The diagnosis as JSON: only the fields that apply to its kind. */

@@ -323,6 +323,6 @@ export function formatDemoReport(r: DemoReport): string {
   line('   Normalise test inputs as the training data was (x/9); 16 is outside the data either way.');
   line();
   if (r.files.length) line(`Files: ${r.files.join(', ')}`);
-  line('The full gradient table: --json (e.g. npm start --silent -- --json).');
+  line('The full gradient table: --json (e.g. npx micrograd demo --json).');
   return out.join('\n');
 }

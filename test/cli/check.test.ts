@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli, type Run } from '../cli-helpers.js';
+import { ROOT, runCli, type Run } from '../cli-helpers.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'micrograd-check-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -150,7 +150,7 @@ describe('micrograd check: the diagnosis', () => {
     const r = check(['relu(w*x)', '--at', 'w=-1,x=1', '--manual', 'w=x']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/UNCHECKED/);
-    expect(r.stdout).toMatch(/1 of 1 could not be checked/);
+    expect(r.stdout).toMatch(/1 of 1 could not be checked\.\n$/);
   });
 });
 
@@ -251,5 +251,18 @@ describe('micrograd check: options and input', () => {
     const good = join(tmp, 'good.svg');
     expect(check([...learner('w2=2*(y-a)*y*(1-y)*h'), '--svg', good]).code).toBe(0);
     expect(readFileSync(good, 'utf8')).not.toMatch(/#dc2626/);
+  });
+});
+
+describe('the README\'s check example', () => {
+  it('prints what the README shows, and exits 1', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const at = readme.indexOf("--manual 'b1=2*(y-a)*y*(1-y)*w2'");
+    expect(at).toBeGreaterThan(0);
+    const shown = /```text\n([\s\S]*?)```/.exec(readme.slice(at))![1];
+    const r = check([MODEL, '--at', 'x=0.2222,a=1,w1=0.3,b1=0,w2=-0.2,b2=0', '--fixed', 'x,a',
+      '--manual', 'w2=2*(y-a)*y*(1-y)*w2', '--manual', 'b2=2*(y-a)*y*(1-y)', '--manual', 'b1=2*(y-a)*y*(1-y)*w2']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe(shown);
   });
 });
