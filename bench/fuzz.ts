@@ -89,7 +89,7 @@ function main(): void {
     const isFd = k === PROPERTIES.length - 1;
     const checked = isFd ? count - discarded : count;
     const discards = isFd
-      ? `, ${discarded.toLocaleString('en-US')} discarded (${(count === 0 ? 0 : (100 * discarded) / count).toFixed(2)}%: a relu or abs argument changes sign within x ± eps)`
+      ? `, ${discarded.toLocaleString('en-US')} discarded (${(count === 0 ? 0 : (100 * discarded) / count).toFixed(2)}%: a relu or abs argument, or max's or min's a − b, changes sign within x ± eps)`
       : '';
     console.log(`  ${p.name}: ${checked.toLocaleString('en-US')} checked${discards}, ${failed[k]} failed`);
   });

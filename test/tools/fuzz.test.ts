@@ -18,7 +18,10 @@ const SEED = process.env.FUZZ_SEED === undefined ? 20_250_601 : Number(process.e
 const RUNS = 10_000;
 /** Each property takes a few seconds alone; the margin is for a loaded machine. */
 const TIMEOUT = 120_000;
-/** With plain inputs a kink within eps is rare: discards come from graphs such as relu(x − x). */
+/**
+ * With plain inputs a kink within eps is rare: discards come from graphs such as relu(x − x), or
+ * max(u, v) with u and v equal at a point but not around it.
+ */
 const MAX_DISCARD_FRACTION = 0.05;
 
 type Check = (c: FuzzCase, engine: Algebra<Value>) => Outcome;
@@ -47,11 +50,12 @@ describe('the graph generator', () => {
   const sample = fc.sample(fuzzCaseArbitrary(), { numRuns: 3000, seed: SEED });
 
   it('covers the whole op set, Value exponents, n-ary sums, shared subexpressions and depth 12', () => {
-    const ops = new Set<string>();
+    const ops = new Set<string>(), maxMinForms = new Set<string>();
     let deepest = 0, widestSum = 0, shared = 0, multiInput = 0;
     for (const c of sample) {
       const s = graphStats(c.graph);
       s.ops.forEach((o) => ops.add(o));
+      s.maxMinForms.forEach((f) => maxMinForms.add(f));
       deepest = Math.max(deepest, s.depth);
       widestSum = Math.max(widestSum, s.widestSum);
       if (s.shared) shared++;
@@ -59,6 +63,8 @@ describe('the graph generator', () => {
     }
     for (const op of OP_NAMES) expect(ops, `no sampled graph uses ${op}`).toContain(op);
     expect(ops).toContain('pow-value');
+    // Ties on purpose (the tie rule), and a number on either side.
+    expect([...maxMinForms].sort()).toEqual(['max(c, u)', 'max(u, c)', 'max(u, u)', 'min(c, u)', 'min(u, c)', 'min(u, u)']);
     expect(deepest).toBeGreaterThanOrEqual(12);
     expect(widestSum).toBeGreaterThanOrEqual(4);
     expect(shared / sample.length).toBeGreaterThan(0.1);
@@ -150,11 +156,11 @@ describe(`properties over ${RUNS.toLocaleString('en-US')} random graphs`, () => 
     fc.assert(property(checkBackwardTwice), { numRuns: RUNS, seed: SEED, includeErrorInReport: true });
   }, TIMEOUT);
 
-  it('reverse mode matches central differences away from relu and abs kinks', () => {
+  it('reverse mode matches central differences away from relu and abs kinks and max/min crossings', () => {
     const tally: Tally = { checked: 0, discarded: 0 };
     fc.assert(property(checkFiniteDifferences, valueAlgebra, tally), { numRuns: RUNS, seed: SEED, includeErrorInReport: true });
     const fraction = tally.discarded / (tally.checked + tally.discarded);
-    console.info(`central differences: ${tally.checked} graphs checked, ${tally.discarded} discarded (${(100 * fraction).toFixed(2)}%) at a relu/abs kink`);
+    console.info(`central differences: ${tally.checked} graphs checked, ${tally.discarded} discarded (${(100 * fraction).toFixed(2)}%) at a relu/abs kink or a max/min crossing`);
     expect(tally.checked).toBeGreaterThanOrEqual(RUNS);
     expect(fraction).toBeLessThanOrEqual(MAX_DISCARD_FRACTION);
   }, TIMEOUT);
