@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz [count] [--seed N]`: the fuzz tests' three properties over many more random graphs
+ * `npm run fuzz [count] [--seed N]`: the fuzz tests' four properties over many more random graphs
  * (a million by default) than CI runs. Cases come straight from a seeded generator (fast-check's
  * generation is the slow part); a failing case is then handed to fast-check to shrink, and printed
  * as the `micrograd grad` command that reproduces it.
@@ -9,13 +9,15 @@
 import fc from 'fast-check';
 import { createRng } from '../src/tools/random.js';
 import {
-  checkBackwardTwice, checkFiniteDifferences, checkReverseAgainstForward, fuzzCaseArbitrary, randomCase,
+  checkBackwardTwice, checkCompiled, checkFiniteDifferences, checkReverseAgainstForward, fuzzCaseArbitrary, randomCase,
 } from '../test/tools/fuzz-graphs.js';
 import type { FuzzCase, Outcome } from '../test/tools/fuzz-graphs.js';
 
 const PROPERTIES: readonly { readonly name: string; readonly check: (c: FuzzCase) => Outcome }[] = [
   { name: 'reverse mode = forward mode (Dual numbers)', check: (c) => checkReverseAgainstForward(c) },
   { name: 'backward() twice = exactly 2 × leaf gradients, same interior ones', check: (c) => checkBackwardTwice(c) },
+  { name: 'compile() = the engine bit for bit (code and tape)', check: (c) => checkCompiled(c) },
+  // Last: the summary below counts its discards.
   { name: 'reverse mode ≈ central differences', check: (c) => checkFiniteDifferences(c) },
 ];
 

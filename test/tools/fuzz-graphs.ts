@@ -25,6 +25,8 @@ import {
 } from '../../src/index.js';
 import type { UnaryOpName, BinaryOpName } from '../../src/index.js';
 import { Dual } from '../../src/tools/dual.js';
+import { compile } from '../../src/tools/compile.js';
+import type { CompiledFunction, Strategy } from '../../src/tools/compile.js';
 import { agrees, gradcheck, DEFAULT_EPS, FINITE_DIFFERENCE_TOLERANCE } from '../../src/tools/gradcheck.js';
 import type { Rng } from '../../src/tools/random.js';
 
@@ -791,4 +793,42 @@ export function checkFiniteDifferences(c: FuzzCase, engine: Algebra<Value> = val
   const why = bad.numericUnavailable ?? bad.analyticUnavailable
     ?? `reverse ${bad.analytic}, central difference ${bad.numeric}, |difference| ${bad.analyticCheck!.absError.toExponential(3)} > allowed ${bad.analyticCheck!.allowed.toExponential(3)}`;
   return `reverse mode disagrees with central differences on ∂f/∂${c.graph.inputNames[i]}: ${why}${reproduce(c)}`;
+}
+
+/** The point where a compiled graph is called anew: x ↦ 0.1 − 0.75x, within [−2, 2] for x within it. */
+function elsewhere(inputs: readonly number[]): number[] {
+  return inputs.map((x) => 0.1 - 0.75 * x);
+}
+
+/**
+ * compile() gives the engine's value and gradient bit for bit (−0 ≠ 0), with both back ends: at
+ * the inputs it traced, and at a second point, against a fresh engine graph there (where relu,
+ * abs, max and min may take other branches). Here the engine is the oracle and compile() the code
+ * under test: `compiler` may be swapped for a broken one.
+ */
+export function checkCompiled(
+  c: FuzzCase,
+  compiler: (c: FuzzCase, strategy: Strategy) => CompiledFunction = (k, strategy) =>
+    compile((xs) => evaluateGraph(k.graph, xs, valueAlgebra)[k.graph.root]!, k.inputs, { strategy }),
+): Outcome {
+  const points = [c.inputs, elsewhere(c.inputs)];
+  const expected = points.map((x) => {
+    const { out, inputs } = reverse(caseOf(c.graph, x), valueAlgebra);
+    return { value: out.data, gradient: inputs.map((v) => v.grad) };
+  });
+  for (const strategy of ['code', 'tape'] as const) {
+    const f = compiler(c, strategy);
+    for (let p = 0; p < points.length; p++) {
+      const { value, gradient } = f(points[p]!);
+      const e = expected[p]!;
+      const at = p === 0 ? 'at the traced inputs' : `at ${JSON.stringify(points[p])}`;
+      if (!Object.is(value, e.value)) return `compile (${strategy}) ${at}: value ${value}, the engine's ${e.value}${reproduce(c)}`;
+      for (let i = 0; i < e.gradient.length; i++) {
+        if (!Object.is(gradient[i], e.gradient[i])) {
+          return `compile (${strategy}) ${at}: ∂f/∂${c.graph.inputNames[i]} ${gradient[i]}, the engine's ${e.gradient[i]}${reproduce(c)}`;
+        }
+      }
+    }
+  }
+  return null;
 }

@@ -1,14 +1,16 @@
 /**
  * Property-based tests of the engine over random expression graphs (see fuzz-graphs.ts): reverse
- * mode against forward mode (Dual numbers) and against central differences, and backward() twice.
+ * mode against forward mode (Dual numbers) and against central differences, backward() twice, and
+ * compile() against the engine, bit for bit.
  * A failure prints the shrunk case as the `micrograd grad` command that reproduces it.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { add, mul, sub, tanh, OP_NAMES, Value } from '../../src/index.js';
 import { Dual } from '../../src/tools/dual.js';
+import { compile } from '../../src/tools/compile.js';
 import {
-  checkBackwardTwice, checkFiniteDifferences, checkReverseAgainstForward, dualAlgebra, evaluateGraph,
+  checkBackwardTwice, checkCompiled, checkFiniteDifferences, checkReverseAgainstForward, dualAlgebra, evaluateGraph,
   caseOf, fuzzCaseArbitrary, graphStats, makeCase, toCommand, toExpression, valueAlgebra,
 } from './fuzz-graphs.js';
 import type { Algebra, FuzzCase, Graph, Outcome } from './fuzz-graphs.js';
@@ -16,6 +18,8 @@ import type { Algebra, FuzzCase, Graph, Outcome } from './fuzz-graphs.js';
 /** Fixed, so that CI is reproducible; set FUZZ_SEED to explore other graphs. */
 const SEED = process.env.FUZZ_SEED === undefined ? 20_250_601 : Number(process.env.FUZZ_SEED);
 const RUNS = 10_000;
+/** Compiling is the slow part (two back ends, `new Function` for one): fewer graphs here, more in `npm run fuzz`. */
+const COMPILE_RUNS = 3_000;
 /** Each property takes a few seconds alone; the margin is for a loaded machine. */
 const TIMEOUT = 120_000;
 /**
@@ -156,6 +160,10 @@ describe(`properties over ${RUNS.toLocaleString('en-US')} random graphs`, () => 
     fc.assert(property(checkBackwardTwice), { numRuns: RUNS, seed: SEED, includeErrorInReport: true });
   }, TIMEOUT);
 
+  it(`compile() equals the engine bit for bit, at the traced inputs and at others (${COMPILE_RUNS.toLocaleString('en-US')} graphs)`, () => {
+    fc.assert(property((c) => checkCompiled(c)), { numRuns: COMPILE_RUNS, seed: SEED, includeErrorInReport: true });
+  }, TIMEOUT);
+
   it('reverse mode matches central differences away from relu and abs kinks and max/min crossings', () => {
     const tally: Tally = { checked: 0, discarded: 0 };
     fc.assert(property(checkFiniteDifferences, valueAlgebra, tally), { numRuns: RUNS, seed: SEED, includeErrorInReport: true });
@@ -184,6 +192,17 @@ describe('the properties catch a broken engine', () => {
     expect(report).toMatch(/reverse mode disagrees with forward mode on ∂f\/∂[xyz]/);
     expect(report).toMatch(/reproduce: micrograd grad ".*tanh.*"( --at [xyz]=\S+)?/);
     expect(report).toMatch(/Counterexample: \[micrograd grad ".*tanh/);
+  }, TIMEOUT);
+
+  it('the compile property catches a compiled function that ignores new inputs', () => {
+    // Stale: always the results at the traced inputs. Caught at the second point, where they differ.
+    const stale = (c: FuzzCase) => checkCompiled(c, (k, strategy) => {
+      const f = compile((xs) => evaluateGraph(k.graph, xs, valueAlgebra)[k.graph.root]!, k.inputs, { strategy });
+      return Object.assign((x: ArrayLike<number>) => f(Array.from(x, (_, i) => k.inputs[i]!)), f);
+    });
+    const report = failure(stale, valueAlgebra);
+    expect(report).toMatch(/compile \(code\) at \[\S+\]: (value|∂f\/∂[xyz]) \S+, the engine's \S+/);
+    expect(report).toMatch(/reproduce: micrograd grad ".+"/);
   }, TIMEOUT);
 
   it('central differences catch a product that drops one factor\'s gradient', () => {
