@@ -6,11 +6,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { add, mul, sub, tanh, OP_NAMES, Value } from '../../src/index.js';
+import { add, agrees, buildGraph, mul, sub, tanh, OP_NAMES, Value } from '../../src/index.js';
 import { Dual } from '../../src/tools/dual.js';
 import { compile } from '../../src/tools/compile.js';
 import {
-  checkBackwardTwice, checkCompiled, checkFiniteDifferences, checkReverseAgainstForward, dualAlgebra, evaluateGraph,
+  checkBackwardTwice, checkCompiled, checkFiniteDifferences, errorScales, checkReverseAgainstForward, dualAlgebra, evaluateGraph,
   caseOf, fuzzCaseArbitrary, graphStats, makeCase, toCommand, toExpression, valueAlgebra,
 } from './fuzz-graphs.js';
 import type { Algebra, FuzzCase, Graph, Outcome } from './fuzz-graphs.js';
@@ -73,6 +73,27 @@ describe('the graph generator', () => {
     expect(widestSum).toBeGreaterThanOrEqual(4);
     expect(shared / sample.length).toBeGreaterThan(0.1);
     expect(multiInput / sample.length).toBeGreaterThan(0.3);
+  });
+
+  it('prints graphs that the expression language reads back to the same value and gradient', () => {
+    // The printed program is what a failure asks to paste into `micrograd grad`: it must be the graph.
+    // The same ops on the same numbers give the same value; the gradient's terms may be summed in
+    // another order (nodes are made in another order), so it agrees to rounding error.
+    for (const c of sample) {
+      const bindings = Object.fromEntries(c.graph.inputNames.map((name, i) => [name, c.inputs[i]!]));
+      const read = buildGraph(toExpression(c.graph), bindings);
+      const inputs = c.inputs.map((x) => new Value(x));
+      const out = evaluateGraph(c.graph, inputs, valueAlgebra)[c.graph.root]!;
+      read.output.backward();
+      out.backward();
+      const context = toExpression(c.graph);
+      expect(read.output.data, context).toBe(out.data);
+      const { pathMagnitude } = errorScales(c.graph, c.inputs);
+      c.graph.inputNames.forEach((name, i) => {
+        const g = agrees(read.variables.get(name)?.grad ?? 0, inputs[i]!.grad, { rtol: 1e-12, atol: 1e-13 * pathMagnitude[i]! });
+        expect(g.ok, `${context}: ∂/∂${name}, |difference| ${g.absError} > ${g.allowed}`).toBe(true);
+      });
+    }
   });
 
   it('builds the same graph from the same choices, and the simplest from none', () => {
