@@ -12,9 +12,9 @@
  * construction: the builder tracks an interval that bounds each node's value for all inputs in
  * [−2, 2], puts a positive form (1 + u², softplus(u) + c, …) under log, sqrt, division and
  * Value-exponent pow, keeps tan's argument within one branch, at least 0.2 from its poles (so
- * |cos| ≥ 0.19), and squashes an operand with tanh or sigmoid wherever a result could exceed about
- * 1e3 (so nothing overflows and finite differences stay meaningful). max and min meet their
- * operands on continuous values, where a tie is a rare crossing, except in the deliberate
+ * |cos| ≥ sin 0.2 ≈ 0.199), and squashes an operand with tanh or sigmoid wherever a result could
+ * exceed about 1e3 (so nothing overflows and finite differences stay meaningful). max and min meet
+ * their operands on continuous values, where a tie is a rare crossing, except in the deliberate
  * max(u, u) and min(u, u) that test the tie rule (half the gradient to each operand).
  */
 import fc from 'fast-check';
@@ -226,7 +226,7 @@ const EXPONENTS = [2, 3, 1, 0, 4, -1, 0.5, 1.5, -0.5, -2];
 const MAX_MIN_CONSTANTS = [0.5, -1, 1.5, -0.25, 2, 0.75];
 /** Factors that bring a wide argument of tan within a branch, tried largest first. */
 const TAN_SCALES = [0.5, 0.25];
-/** tan's argument stays this far from its poles: |cos| ≥ sin 0.2 ≈ 0.2, |tan| ≤ 5, tan′ ≤ 26. */
+/** tan's argument stays this far from its poles: |cos| ≥ sin 0.2 ≈ 0.199, |tan| ≤ 5, tan′ ≤ 26. */
 const TAN_MARGIN = 0.2;
 
 type Kind = UnaryOp | BinaryOp | 'pow-value' | 'number-pow' | 'sum';
