@@ -3,8 +3,9 @@
  * Node-only package. Pictures as SVG files, plots and progress bars are in `micrograd-ts/node`; the
  * learner's 1-1-1 network and micrograd's moons demo in `micrograd-ts/learner`.
  */
-export { Value, NonFiniteError, OP_NAMES, topologicalOrder, zeroGrad } from './engine/value.js';
+export { Value, NonFiniteError, OP_NAMES, topologicalOrder, zeroGrad, sum } from './engine/value.js';
 export type { Operand, OpName } from './engine/value.js';
+// The ops as module functions: one per op of the table.
 export * from './engine/functions.js';
 export { OPS } from './engine/ops.js';
 export type { OpDefinition, UnaryOp, BinaryOp, NaryOp, UnaryOpName, BinaryOpName } from './engine/ops.js';

@@ -19,18 +19,18 @@ import {
   DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY,
 } from './storage.js';
 import { backward } from './backward.js';
+import * as functions from './functions.js';
 
 export { NonFiniteError } from './errors.js';
 export { OP_NAMES } from './ops.js';
 export type { OpName } from './ops.js';
-export { topologicalOrder, backwardOrder, zeroGrad } from './backward.js';
-export { setNextSerial } from './storage.js';
+export { topologicalOrder, zeroGrad } from './backward.js';
 
 /** A second operand: another Value, or a plain number treated as a constant. */
 export type Operand = Value | number;
 
-/** A node's op code: its op's place in the table, from 1 (0 is a leaf). */
-const CODE = Object.fromEntries(OP_NAMES.map((name, k) => [name, k + 1])) as Readonly<Record<Exclude<OpName, ''>, number>>;
+/** @internal A node's op code: its op's place in the table, from 1 (0 is a leaf). */
+export const CODE = Object.fromEntries(OP_NAMES.map((name, k) => [name, k + 1])) as Readonly<Record<Exclude<OpName, ''>, number>>;
 
 const labels = new WeakMap<Value, string>();
 
@@ -219,13 +219,13 @@ function node(code: number, form: number, out: number, a: Value | null, b: Value
   return v;
 }
 
-/** An operand's number; NaN for something that is neither, so that `binary` reports it. */
-function valueOf(x: Operand): number {
+/** @internal An operand's number; NaN for something that is neither, so that `binary` reports it. */
+export function valueOf(x: Operand): number {
   return typeof x === 'number' ? x : x instanceof Value ? x._n[at(x) + DATA]! : NaN;
 }
 
-/** A unary op's operand's number; NaN for a non-Value, which `unary` then reports. */
-function operandOf(x: Value): number {
+/** @internal A unary op's operand's number; NaN for a non-Value, which `unary` then reports. */
+export function operandOf(x: Value): number {
   return x instanceof Value ? x._n[at(x) + DATA]! : NaN;
 }
 
@@ -233,10 +233,10 @@ function operandInfo(x: Operand): OperandInfo {
   return typeof x === 'number' ? { value: x, label: '' } : { value: x.data, label: x.label };
 }
 
-/** A one-operand node: `out` = f(x), `dx` = f′(x). */
-function unary(name: OpName, code: number, x: Value, out: number, dx: number): Value {
+/** @internal A one-operand node: `out` = f(x), `dx` = f′(x). */
+export function unary(code: number, x: Value, out: number, dx: number): Value {
   if (x instanceof Value && out - out === 0) return node(code, UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
-  throw badUnary(name, x, out);
+  throw badUnary(OP_NAMES[code - 1]!, x, out);
 }
 
 function badUnary(name: OpName, x: unknown, out: number): Error {
@@ -244,23 +244,23 @@ function badUnary(name: OpName, x: unknown, out: number): Error {
   return nonFinite(name, [operandInfo(x)], out);
 }
 
-/** A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
-function binary(name: OpName, code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
+/** @internal A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
+export function binary(code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
   // Kept short, so that V8 inlines it all into the op; a number first, and errors, out of line.
   if (x instanceof Value && out - out === 0) {
     if (y instanceof Value) return node(code, BINARY, out, x, y, dx, dy, sinceOf(x, dx, y, dy));
     // A number operand stays in the node (in d1) in place of a second Value.
     if (typeof y === 'number' && y - y === 0) return node(code, CONST_B, out, x, null, dx, y, sinceOf(x, dx, null, 0));
   }
-  return withConstantFirst(name, code, x, y, out, dy);
+  return withConstantFirst(code, x, y, out, dy);
 }
 
 /** `binary` with a number first operand (kept in d1), or the error that names what is wrong. */
-function withConstantFirst(name: OpName, code: number, x: Operand, y: Operand, out: number, dy: number): Value {
+function withConstantFirst(code: number, x: Operand, y: Operand, out: number, dy: number): Value {
   if (out - out === 0 && y instanceof Value && typeof x === 'number' && x - x === 0) {
     return node(code, CONST_A, out, y, null, dy, x, sinceOf(y, dy, null, 0));
   }
-  throw badOperation(name, x, y, out);
+  throw badOperation(OP_NAMES[code - 1]!, x, y, out);
 }
 
 function badOperation(name: OpName, x: Operand, y: Operand, out: number): Error {
@@ -278,45 +278,11 @@ function outsideDomain(name: OpName, x: Operand, y: Operand, why: string): NonFi
   return new NonFiniteError(`${name}(${formatOperand('a', info[0]!)}, ${formatOperand('b', info[1]!)}): ${why}`, name, info);
 }
 
-// ---------------------------------------------------------------------------------------------
-// The ops, made from the table. Each function reads its own entry's functions, so that V8 sees
-// one target at each of their call sites and inlines them.
-
-function unaryOp(name: UnaryOpName): (x: Value) => Value {
-  const op: UnaryOp = OPS[name], code = CODE[name];
-  const value = op.value, d = op.d, temp = op.temp;
-  if (temp === undefined) {
-    return (x) => {
-      const a = operandOf(x);
-      const out = value(a, 0);
-      return unary(name, code, x, out, d(a, out, 0));
-    };
-  }
-  return (x) => {
-    const a = operandOf(x);
-    const t = temp(a);
-    const out = value(a, t);
-    return unary(name, code, x, out, d(a, out, t));
-  };
-}
-
-function binaryOp(name: BinaryOpName): (x: Operand, y: Operand) => Value {
-  const op: BinaryOp = OPS[name], code = CODE[name];
-  const value = op.value, da = op.da, db = op.db, domain = op.domain;
-  if (domain === undefined) {
-    return (x, y) => {
-      const a = valueOf(x), b = valueOf(y);
-      const out = value(a, b);
-      return binary(name, code, x, y, out, da(a, b, out), db(a, b, out));
-    };
-  }
-  return (x, y) => {
-    const a = valueOf(x), b = valueOf(y);
-    const why = domain(a, b, y instanceof Value);
-    if (why !== null) throw outsideDomain(name, x, y, why);
-    const out = value(a, b);
-    return binary(name, code, x, y, out, da(a, b, out), db(a, b, out));
-  };
+/** @internal The error for operands an op's domain rule refuses, if it refuses them. */
+export function checkDomain(name: BinaryOpName, x: Operand, y: Operand, a: number, b: number): void {
+  const domain = (OPS[name] as BinaryOp).domain;
+  const why = domain === undefined ? null : domain(a, b, y instanceof Value);
+  if (why !== null) throw outsideDomain(name, x, y, why);
 }
 
 /** One n-ary node for Σ values: ∂/∂ each operand = 1. Numbers become constant leaves. */
@@ -351,24 +317,17 @@ function notAValue(v: unknown, k: number): TypeError {
   return new TypeError(`sum needs Values, got ${describeUnknown(v)} at ${k}`);
 }
 
-type UnaryFunction = (x: Value) => Value;
-type BinaryFunction = (x: Operand, y: Operand) => Value;
-/** The op functions by method name (`FUNCTIONS.mul`), for consumers that pick an op by its table entry. */
-export type OpFunctions = { readonly [K in UnaryOpName as MethodOf<K>]: UnaryFunction }
-  & { readonly [K in BinaryOpName as MethodOf<K>]: BinaryFunction };
+type OpFunctions = { readonly [K in UnaryOpName as MethodOf<K>]: (x: Value) => Value }
+  & { readonly [K in BinaryOpName as MethodOf<K>]: (x: Operand, y: Operand) => Value };
 
-/** Every op's function, by its method name, built from the table (`sum` is above). */
-export const FUNCTIONS = Object.fromEntries(OP_NAMES.filter((name) => name !== 'sum').map((name) => {
-  const op = OPS[name];
-  return [op.method, op.arity === 1 ? unaryOp(name as UnaryOpName) : binaryOp(name as BinaryOpName)];
-})) as unknown as OpFunctions;
+/** Every op's function by its method name. A compile error here names an op with no function in functions.ts. */
+export const OP_FUNCTIONS: OpFunctions = functions;
 
-// The methods call the same functions.
+// The methods: each calls its op's function.
 for (const name of OP_NAMES) {
   if (name === 'sum') continue;
-  const method = OPS[name].method as keyof OpFunctions;
-  const f = FUNCTIONS[method] as (x: Value, y?: Operand) => Value;
-  Object.defineProperty(Value.prototype, method, {
+  const f = OP_FUNCTIONS[OPS[name].method as keyof OpFunctions] as (x: Value, y?: Operand) => Value;
+  Object.defineProperty(Value.prototype, OPS[name].method, {
     value: OPS[name].arity === 1 ? function (this: Value) { return f(this); } : function (this: Value, y: Operand) { return f(this, y); },
     writable: true, configurable: true, enumerable: false,
   });

@@ -34,7 +34,8 @@
  *   a gradient that overflows, throw `NonFiniteError`. Ops that depend on no differentiated input
  *   take no part in the backward pass, so their local derivatives are not checked.
  */
-import { NonFiniteError, Value, backwardOrder, topologicalOrder, type OpName } from '../engine/value.js';
+import { NonFiniteError, Value, topologicalOrder, type OpName } from '../engine/value.js';
+import { backwardOrder } from '../engine/backward.js';
 import { OPS, OP_NAMES, type BinaryOp, type UnaryOp } from '../engine/ops.js';
 import { describeUnknown } from '../engine/describe.js';
 

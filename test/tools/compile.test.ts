@@ -12,7 +12,7 @@ import {
 } from '../../src/index.js';
 import type { Rng } from '../../src/index.js';
 import { compile, CODE_LINE_LIMIT, type CompiledFunction, type Strategy } from '../../src/tools/compile.js';
-import { setNextSerial } from '../../src/engine/value.js';
+import { setNextSerial } from '../../src/engine/storage.js';
 import { buildNet111, manualGradients } from '../../src/learner/net111.js';
 import { MLP } from '../../src/tools/nn.js';
 import { makeMoons, moonsLoss, moonsModel } from '../../src/learner/moons.js';
