@@ -25,7 +25,7 @@ import {
   type Expression, type ExpressionErrorCode, type ExpressionGraph, type Identifier, type Program,
 } from './expr.js';
 import {
-  binaryNode, childrenOf, expressionProgram, expressionSize, identifierNode, identifierUses, isConstantExpression, negate, numberNode, subexpressions,
+  binaryNode, childrenOf, expressionProgram, identifierNode, identifierUses, isConstantExpression, negate, numberNode, sizeAtMost, subexpressions,
   productFactors, programUses, replaceIdentifiers, replaceInProgram, simplify, withOutput,
 } from './expr-edit.js';
 import { adjointBounds, isPiecewise, MACHINE_EPSILON, parsedTemplate, RoundingBounds, type Adjoint } from './rounding.js';
@@ -606,7 +606,7 @@ function factorCandidates(model: Model): FactorCandidate[] {
   // −1 of a subtraction) stay listed all the same, so that the order of the kinds alone decides.
   const add = (expr: Expression, what: string, node: Value | null, constantOk = false): void => {
     // A factor longer than a line is no help to read, and would make the search quadratic in a long model.
-    if (expressionSize(expr) > MAX_FACTOR_SIZE) return;
+    if (!sizeAtMost(expr, MAX_FACTOR_SIZE)) return;
     const e = simplify(expr);
     if (!constantOk && isConstantExpression(e)) return;
     const text = formatExpression(e);
@@ -628,7 +628,7 @@ function factorCandidates(model: Model): FactorCandidate[] {
   for (const s of statements) {
     visit(s, (e) => {
       const v = model.nodeOf.get(e);
-      if (v !== undefined && !named.has(v)) add(e, `the value of ${formatExpression(e)}`, v);
+      if (v !== undefined && !named.has(v) && sizeAtMost(e, MAX_FACTOR_SIZE)) add(e, `the value of ${formatExpression(e)}`, v);
     });
   }
   // 3. Local derivatives, from the op table's templates in the model's names.
@@ -652,16 +652,17 @@ interface LocalDerivative {
 /** The printed local derivatives of node `u` (made by subexpression `e`) with respect to each Value operand. */
 function localDerivatives(model: Model, e: Expression, u: Value): LocalDerivative[] {
   const cs = childrenOf(e);
-  const inputs = u.inputs;
-  const ds = u.localGradients;
   const name = model.namedExpr.get(e);
   const y: Expression = name !== undefined ? identifierNode(name) : e;
+  const small = (x: Expression): boolean => sizeAtMost(x, MAX_FACTOR_SIZE);
+  // Printed in terms of the operands and the result: too long to read past a line.
+  if (!cs.every(small) || !small(y)) return [];
+  const inputs = u.inputs;
+  const ds = u.localGradients;
   const yText = formatExpression(y);
   const out: LocalDerivative[] = [];
-  const small = (x: Expression): boolean => expressionSize(x) <= MAX_FACTOR_SIZE;
   cs.forEach((c, k) => {
     if (ds[k] === null || ds[k] === undefined || inputs[k]?.isConstant) return;
-    if (!cs.every(small) || !small(y)) return;
     const t = parsedTemplate(u.op, k);
     if (t === null) return;
     const operand = (n: string): Expression => (n === 'y' ? y : n === 'b' ? cs[1]! : cs[0]!);
@@ -701,7 +702,7 @@ function symbolicAdjoints(model: Model): Map<Value, Expression> | null {
       const prev = adj.get(v);
       const next = prev === undefined ? term : simplify(binaryNode('+', prev, term));
       adj.set(v, next);
-      if (expressionSize(next) > MAX_SYMBOLIC_SIZE) tooBig = true;
+      if (!sizeAtMost(next, MAX_SYMBOLIC_SIZE)) tooBig = true;
     });
     if (tooBig) return null;
   }
@@ -717,9 +718,9 @@ function localExpressions(model: Model, u: Value): (Expression | null)[] | null 
   const inputs = u.inputs;
   const ds = u.localGradients;
   const yExpr = model.printable(u);
-  if (yExpr === null || expressionSize(yExpr) > MAX_SYMBOLIC_SIZE) return null;
+  if (yExpr === null || !sizeAtMost(yExpr, MAX_SYMBOLIC_SIZE)) return null;
   const operands = inputs.map((x) => model.printable(x));
-  if (operands.some((x) => x !== null && expressionSize(x) > MAX_SYMBOLIC_SIZE)) return null;
+  if (operands.some((x) => x !== null && !sizeAtMost(x, MAX_SYMBOLIC_SIZE))) return null;
   return inputs.map((x, k) => {
     if (ds[k] === null || ds[k] === undefined || x.isConstant) return null;
     const t = parsedTemplate(u.op, k);
@@ -898,7 +899,7 @@ function tryMissingPath(ctx: Context): Found | null {
     const { line, column, start } = use.id.span;
     const consumer = use.parent ? model.nodeOf.get(use.parent.expr) ?? null : null;
     const count = counts.get(use.canonical)!;
-    const inText = use.parent && expressionSize(use.parent.expr) <= MAX_FACTOR_SIZE ? ` (in ${formatExpression(use.parent.expr)})` : '';
+    const inText = use.parent && sizeAtMost(use.parent.expr, MAX_FACTOR_SIZE) ? ` (in ${formatExpression(use.parent.expr)})` : '';
     return {
       diagnosis: {
         kind: 'missing-path',

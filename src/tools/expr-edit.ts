@@ -60,11 +60,15 @@ export function identifierUses(e: Expression, out: Identifier[] = []): Identifie
   return out;
 }
 
-/** The number of AST nodes in `e`. */
-export function expressionSize(e: Expression): number {
+/** Whether `e` has at most `limit` AST nodes (the walk stops as soon as it knows). */
+export function sizeAtMost(e: Expression, limit: number): boolean {
   let n = 0;
-  for (const _ of subexpressions(e)) n++;
-  return n;
+  const stack: Expression[] = [e];
+  while (stack.length > 0) {
+    if (++n > limit) return false;
+    for (const c of childrenOf(stack.pop()!)) stack.push(c);
+  }
+  return true;
 }
 
 /** Every identifier use of a program (assignments, then the output), in source order. */
