@@ -3,7 +3,7 @@
  * fields, the options, the numeric column and the SVG marks. Oracles are hand formulas and central
  * differences computed here.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -197,6 +197,21 @@ describe('micrograd check: the gaps it closes', () => {
     expect(Math.abs(doc.rows[0]!.numeric! - 0.5)).toBeLessThan(1e-9);
     // Away from kinks they agree, and there is no note.
     expect(check(learner('w2=2*(y-a)*y*(1-y)*h')).stdout).not.toMatch(/note:/);
+  });
+});
+
+describe('micrograd check: long models', () => {
+  it('diagnoses a formula for a flat sum of 10⁴ terms read from @FILE (within the spawn timeout: nothing quadratic)', () => {
+    const terms = 10_000;
+    const file = join(tmp, 'long.txt');
+    writeFileSync(file, Array.from({ length: terms }, (_, k) => `x*w${k}`).join(' + '));
+    const at = ['x=0.7', ...Array.from({ length: terms }, (_, k) => `w${k}=${(k + 1) / 1000}`)].join(',');
+    const { run, doc } = json([`@${file}`, '--at', at, '--manual', 'x=w1', '--manual', 'w5=x', '--manual', 'w7=w7']);
+    expect(run.code).toBe(1);
+    // ∂/∂x = Σ w_k = 50005 by hand; w1 is no slip of it. ∂/∂w5 = x. w7 is written where x belongs.
+    expect(close(doc.rows[0]!.autodiff, (terms * (terms + 1)) / 2 / 1000, 1e-12)).toBe(true);
+    expect(doc.rows.map((r) => r.diagnosis.kind)).toEqual(['unexplained', 'ok', 'substitution']);
+    expect(doc.rows[2]!.diagnosis).toMatchObject({ wrote: 'w7', expected: 'x' });
   });
 });
 
