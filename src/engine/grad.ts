@@ -51,7 +51,16 @@ export function grad(output: Value, inputs: Value | readonly Value[], options: G
   const createGraph = options.createGraph ?? false;
   if (typeof createGraph !== 'boolean') throw new TypeError(`grad's createGraph must be true or false, got ${describeUnknown(createGraph)}`);
   checkOutput(output);
-  const result = createGraph ? gradValues(output, list) : gradNumbers(output, list).map((g) => new Value(g));
+  let result: Value[];
+  if (createGraph) {
+    result = gradValues(output, list);
+  } else {
+    result = gradNumbers(output, list).map((g) => new Value(g));
+    for (const g of result) {
+      frozenAtTrace.set(g, 'a gradient computed by grad() without createGraph, a leaf holding its number at the traced point; ' +
+        'call grad(…, { createGraph: true }) so that the gradient is made of ops compile() can recompute');
+    }
+  }
   result.forEach((g, k) => { g.label = derivativeLabel(output.label || 'output', list[k]!.label || `input${k}`); });
   return inputs instanceof Value ? result[0]! : result;
 }
@@ -120,6 +129,21 @@ export function gradNumbers(output: Value, inputs: readonly Value[]): number[] {
   });
 }
 
+/**
+ * Gradients whose numbers `compile()` would freeze at the traced point where they change with the
+ * inputs, with what to say: number gradients, and derivatives that a rule decided from the data
+ * (the branches of relu, abs, max and min, pow's special cases at a base of 0).
+ */
+const frozenAtTrace = new WeakMap<Value, string>();
+
+/** @internal Why `compile()` must refuse a graph holding `v`, or null. */
+export function frozenAtTraceReason(v: Value): string | null {
+  return frozenAtTrace.get(v) ?? null;
+}
+
+/** Ops whose Value-level rule returns a number decided from the operands' data. */
+const PIECEWISE = new Set<string>(['relu', 'abs', 'max', 'min']);
+
 /** A gradient under construction: a Value, or a number where it does not depend on anything. */
 type Adjoint = Value | number;
 
@@ -159,6 +183,7 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
     return f.mul(g, d);
   };
 
+  const decided = new Set<string>(); // the ops whose derivative a rule decided from the data
   for (const v of order) {
     const g = total(shares.get(v));
     shares.delete(v);
@@ -168,6 +193,8 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
     const op = OPS[v.op as Exclude<typeof v.op, ''>];
     // A number operand (no local derivative) reaches the rule as its number.
     const args = operands.map((c, k) => (local[k] === null ? c.data : c));
+    if (PIECEWISE.has(v.op)) decided.add(v.op);
+    if (v.op === 'pow' && args[1] instanceof Value && f.data(args[0]!) === 0) decided.add('pow at a base of 0');
     for (let k = 0; k < operands.length; k++) {
       const d = local[k];
       if (d === null || d === undefined) continue;
@@ -185,7 +212,10 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
   }
 
   const labelled = new Set<Value>();
-  return inputs.map((x) => {
+  const why = decided.size === 0 ? null
+    : `derivatives of ${[...decided].join(', ')} that grad(…, { createGraph: true }) decided at the traced point ` +
+      '(their branches are numbers in the gradient\'s graph, not ops compile() recomputes)';
+  const results = inputs.map((x) => {
     let g: Adjoint;
     if (x === output) g = 1;
     else if (x.isLeaf) g = total(shares.get(x));
@@ -197,6 +227,8 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
     labelled.add(g);
     return g;
   });
+  if (why !== null) for (const g of results) frozenAtTrace.set(g, why);
+  return results;
 }
 
 function keepSum(made: Set<Value>, list: readonly Adjoint[]): Value {

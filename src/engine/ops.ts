@@ -159,7 +159,7 @@ export const OPS = {
     da: (a, b) => 1 / b,
     // −a/b² as −(a/b)/b: b·b would underflow for |b| < 1.5e-154 where the derivative is still finite.
     db: (a, b) => -(a / b) / b,
-    daValue: (a, b, y, f) => f.div(1, b),
+    daValue: (a, b, y, f) => (typeof b === 'number' ? 1 / b : f.div(1, b)),
     // y is a/b: −(y/b) is the number path's −(a/b)/b exactly.
     dbValue: (a, b, y, f) => f.neg(f.div(y, b)),
     templates: ['1/b', '-a/b^2'],
