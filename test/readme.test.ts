@@ -36,7 +36,7 @@ describe('README sample output', () => {
   it('is what `npm start` prints now', () => {
     const block = /### Sample output[\s\S]*?```text\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
-    const r = runCli(['demo', '--no-files']);
+    const r = runCli(['demo']);
     expect(r.code).toBe(0);
     const withoutFiles = (text: string): string => text.split('\n').filter((l) => !l.startsWith('Files:')).join('\n').trim();
     // A difference means the README is stale: paste the output of `npm start --silent` into it.

@@ -231,12 +231,16 @@ export function train(options: TrainOptions): TrainResult {
  * that y is monotone in x over a grid of `points` inputs in [0, 1]: dy/dx = y(1−y)·w2·h(1−h)·w1 has
  * the sign of w1·w2 everywhere. Returns how many were monotone and the largest violation seen.
  */
-export function checkMonotone(options: { settings?: number; points?: number; scale?: number; seed?: number } = {}): {
+export function checkMonotone(options: {
+  settings?: number; points?: number; scale?: number; seed?: number;
+  /** The function whose monotonicity is checked (default: the network's output y); a test can hand it one that is not monotone. */
+  model?: (p: Params, x: number) => number;
+} = {}): {
   settings: number;
   monotone: number;
   largestViolation: number;
 } {
-  const { settings = 5000, points = 41, scale = 10, seed = DEFAULT_SEED } = options;
+  const { settings = 5000, points = 41, scale = 10, seed = DEFAULT_SEED, model = (p: Params, x: number) => predict(p, x).y } = options;
   const rng = createRng(seed);
   let monotone = 0, largestViolation = 0;
   for (let s = 0; s < settings; s++) {
@@ -245,7 +249,7 @@ export function checkMonotone(options: { settings?: number; points?: number; sca
       w2: rng.uniform(-scale, scale), b2: rng.uniform(-scale, scale),
     };
     const ys: number[] = [];
-    for (let k = 0; k < points; k++) ys.push(predict(p, k / (points - 1)).y);
+    for (let k = 0; k < points; k++) ys.push(model(p, k / (points - 1)));
     // The direction is the sign of w1·w2; a step against it is a violation.
     const direction = Math.sign(p.w1 * p.w2);
     let worst = 0;

@@ -111,7 +111,8 @@ function compareRow(phase: GradientRow['phase'], p: Params, raw: number, x: numb
   });
 }
 
-function summarise(rows: readonly GradientRow[]): ParamSummary[] {
+/** One summary per parameter of the gradient table's rows: does every row agree, and the worst one. */
+export function summarise(rows: readonly GradientRow[]): ParamSummary[] {
   return PARAM_NAMES.map((param) => {
     const mine = rows.filter((r) => r.param === param);
     const worst = (f: (r: GradientRow) => number): GradientRow =>
@@ -272,6 +273,6 @@ export function formatDemoReport(r: DemoReport): string {
   line('   Normalise test inputs as the training data was (x/9); 16 is outside the data either way.');
   line();
   if (r.files.length) line(`Files: ${r.files.join(', ')}`);
-  line('The full gradient table: --json (e.g. npm start --silent -- --json).');
+  line('The full gradient table: --json (e.g. npx micrograd demo --json).');
   return out.join('\n');
 }

@@ -103,8 +103,14 @@ describe('micrograd check', () => {
     expect(bad.stdout).toMatch(/WRONG/);
     const text = readFileSync(svg, 'utf8');
     expect(text).toMatch(/manual .* autodiff/);
-    // The marked leaf (w2) is drawn in the mark colour; no other node is.
-    expect(text.match(/#dc2626/g)?.length ?? 0).toBeGreaterThan(0);
+    // The marked leaf (w2) is drawn in the mark colour; no other node is (nor any edge).
+    const groups = [...text.matchAll(/<g id="[^"]*" class="(node|edge)">([\s\S]*?)<\/g>/g)];
+    const red = groups.filter((g) => g[2]!.includes('#dc2626'));
+    expect(red).toHaveLength(1);
+    expect(red[0]![1]).toBe('node');
+    expect(red[0]![2]).toMatch(/>w2</);
+    expect(red[0]![2]).toMatch(/manual [−\d.]+ ≠ autodiff [−\d.]+/);
+    expect(text.match(/#dc2626/g)!.length).toBe(red[0]![2]!.match(/#dc2626/g)!.length);
     const good = runCli(['check', MODEL, '--at', atArg, '--manual', 'w2=2*(y-a)*y*(1-y)*h', '--svg', join(tmp, 'check-ok.svg')]);
     expect(good.code).toBe(0);
     expect(readFileSync(join(tmp, 'check-ok.svg'), 'utf8')).not.toMatch(/#dc2626/);
@@ -159,26 +165,37 @@ describe('micrograd train', () => {
 });
 
 describe('usage', () => {
-  it('has --help on every command, with an example, exit 0', () => {
-    for (const cmd of ['demo', 'grad', 'check', 'dot', 'train']) {
+  it('has --help on every command (as listed by micrograd --help, so new ones too), with an example and the exit codes, exit 0', () => {
+    const top = runCli(['--help']);
+    const listed = /\nCommands:\n([\s\S]*?)\n\n/.exec(top.stdout)![1]!.split('\n')
+      .map((line) => /^ {2}(\w+)/.exec(line)?.[1]).filter((c): c is string => c !== undefined && c !== 'help');
+    expect(listed).toEqual(['demo', 'grad', 'check', 'dot', 'train', 'moons', 'graphs']);
+    for (const cmd of listed) {
       const r = runCli([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toMatch(new RegExp(`^Usage: micrograd ${cmd} `));
       expect(r.stdout, cmd).toMatch(/Example/);
+      expect(r.stdout, cmd).toMatch(/Exit codes:/);
     }
   });
 
-  it('gives an unknown command or option one line on stderr and exit 2', () => {
-    for (const args of [['frobnicate'], ['grad', 'x', '--at', 'x=1', '--bogus'], ['grad', 'x', '--at', 'x']]) {
+  it('gives an unknown command or option one line on stderr naming it, and exit 2', () => {
+    for (const [args, message] of [
+      [['frobnicate'], /^error: unknown command 'frobnicate'$/],
+      [['grad', 'x', '--at', 'x=1', '--bogus'], /^error: unknown option '--bogus'$/],
+      [['grad', 'x', '--at', 'x'], /^error: option '--at <name=value,...>' argument 'x' is invalid\. --at takes name=value pairs/],
+    ] as const) {
       const r = runCli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr.trim(), args.join(' ')).toMatch(message);
     }
   });
 });
 
 describe('micrograd moons and graphs', () => {
   it('moons trains and reports as JSON, deterministic under the seed', () => {
-    const args = ['moons', '--steps', '5', '--no-files', '--json'];
+    const args = ['moons', '--steps', '5', '--json'];
     const r = runCli(args);
     expect(r.code).toBe(0);
     const run = JSON.parse(r.stdout) as { steps: number; points: number; curve: { loss: number }[]; final: { loss: number; accuracy: number }; files: string[] };

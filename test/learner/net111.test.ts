@@ -66,6 +66,23 @@ describe('the learner\'s 1-1-1 network', () => {
     expect(Math.abs(d.w1 / lr - m.w1)).toBeGreaterThan(1e-4);
   });
 
+  it('checkMonotone counts a non-monotone function as such, and a monotone one as monotone', () => {
+    // A bump in x (down then up for w1 > 0) is monotone for no setting with w1 ≠ 0.
+    const bump = checkMonotone({ settings: 200, seed: 3, model: (p, x) => p.w1 * (x - 0.5) ** 2 });
+    expect(bump.monotone).toBe(0);
+    // Its largest violation is at most the bump's height on [0, 1], |w1|·0.25, with |w1| ≤ scale = 10.
+    expect(bump.largestViolation).toBeGreaterThan(0);
+    expect(bump.largestViolation).toBeLessThanOrEqual(10 * 0.25);
+    // Increasing when w1·w2 > 0 and decreasing when it is < 0: monotone in the checked direction, always.
+    const line = checkMonotone({ settings: 200, seed: 3, model: (p, x) => Math.sign(p.w1 * p.w2) * x });
+    expect(line.monotone).toBe(200);
+    expect(line.largestViolation).toBe(0);
+    // Increasing regardless of the sign of w1·w2: monotone only where w1·w2 > 0, so about half.
+    const up = checkMonotone({ settings: 400, seed: 3, model: (_p, x) => x });
+    expect(up.monotone).toBeGreaterThan(100);
+    expect(up.monotone).toBeLessThan(300);
+  });
+
   it('keeps y monotone in x for random weights', () => {
     const r = checkMonotone({ settings: 2000, seed: 5 });
     expect(r.monotone).toBe(2000);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatDemoReport, type DemoReport } from '../../src/learner/report.js';
+import { formatDemoReport, summarise, type DemoReport } from '../../src/learner/report.js';
 import { runDemo } from '../../src/learner/node.js';
 import { ROOT, runCli } from '../cli-helpers.js';
 
@@ -40,6 +40,25 @@ describe('the learner\'s case report', () => {
     expect(outside).toEqual(['raw 5', 'raw 16', '16/9']);
   });
 
+  it('summarises one disagreeing row as a disagreement for its parameter only', () => {
+    const rows = report.gradients.rows;
+    const k = rows.findIndex((r) => r.param === 'b1');
+    const flip = (field: 'manualVsAutodiff' | 'autodiffVsNumeric' | 'learnerVsAutodiff') =>
+      rows.map((r, j) => (j === k ? { ...r, [field]: { ...r[field], ok: !r[field].ok } } : r));
+    const byParam = (s: ReturnType<typeof summarise>) => Object.fromEntries(s.map((x) => [x.param, x]));
+    const numeric = byParam(summarise(flip('autodiffVsNumeric')));
+    expect(numeric.b1!.numericOk).toBe(false);
+    for (const p of ['w1', 'w2', 'b2']) expect(numeric[p]!.numericOk, p).toBe(true);
+    const manual = byParam(summarise(flip('manualVsAutodiff')));
+    expect(manual.b1!.manualOk).toBe(false);
+    expect(manual.w1!.manualOk).toBe(true);
+    // b1's learner rule agrees everywhere; one flipped row makes it disagree once.
+    const learner = byParam(summarise(flip('learnerVsAutodiff')));
+    expect([learner.b1!.learnerOk, learner.b1!.learnerDisagreements]).toEqual([false, 1]);
+    // The printed report says so too.
+    expect(formatDemoReport({ ...report, gradients: { summary: summarise(flip('autodiffVsNumeric')), rows } })).toMatch(/MISMATCH/);
+  });
+
   it('fits the console report in about 80 lines', () => {
     const text = formatDemoReport(report);
     expect(text.split('\n').length).toBeLessThanOrEqual(80);
@@ -62,7 +81,7 @@ describe('npm start', () => {
   }, 120_000);
 
   it('prints the same report as one JSON document with --json', () => {
-    const r = runCli(['demo', '--json', '--no-files']);
+    const r = runCli(['demo', '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as DemoReport;
     expect(report.gradients.rows).toHaveLength(72);

@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -336,6 +337,14 @@ describe('toDot: determinism and options', () => {
 
   it('rejects a root that is not a Value', () => {
     expect(() => toDot(3 as unknown as Value)).toThrow(/root must be a Value, got number 3/);
+  });
+
+  it('defaults to a limit of 2,000 Values, as the README says', () => {
+    // The measured layout times behind this figure are in dot.ts; the README and --help quote it.
+    expect(DEFAULT_MAX_NODES).toBe(2000);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(`\`maxNodes\` defaults to ${DEFAULT_MAX_NODES.toLocaleString('en-US')} Values`);
+    expect(readme).toContain(`--max-nodes N\` (default ${DEFAULT_MAX_NODES.toLocaleString('en-US')} Values`);
   });
 
   it('refuses a graph past the limit, saying how many nodes and how to narrow it', () => {
