@@ -42,9 +42,17 @@ export function hessian(
   f: ValueFunction | NamedValueFunction<string>, at: readonly number[] | Readonly<Record<string, number>>,
 ): HessianResult {
   const { names, leaves, out } = evaluate('hessian', f, at);
-  const gradients = grad(out, leaves, { createGraph: true });
-  const matrix = gradients.map((g) => gradNumbers(g, leaves));
-  return { names, value: out.data, gradient: gradNumbers(out, leaves), matrix };
+  return { names, ...hessianOf(out, leaves) };
+}
+
+/**
+ * The Hessian of a graph already built: ∂²output/∂xᵢ∂xⱼ for the given inputs (leaves or interior
+ * nodes), with the output's value and gradient.
+ */
+export function hessianOf(output: Value, inputs: readonly Value[]): Omit<HessianResult, 'names'> {
+  const gradients = grad(output, inputs, { createGraph: true });
+  const matrix = gradients.map((g) => gradNumbers(g, inputs));
+  return { value: output.data, gradient: gradNumbers(output, inputs), matrix };
 }
 
 /** H·v for the Hessian H of `f` at `at`; `v` in the same form as `at` (a list, or a record by name). */
