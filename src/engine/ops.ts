@@ -6,8 +6,8 @@
  * domain rule. Everything else reads these entries: the engine's `Value` methods and module
  * functions, `compile()` (which hands the same functions to the code it generates, so its results
  * equal the engine's bit for bit), the expression language's function names, the DOT symbols and
- * the diagnosis of hand-derived gradients. Only `dual.ts` keeps formulas of its own: it is the
- * independent oracle the engine is tested against.
+ * the diagnosis of hand-derived gradients. Only `dual.ts` and `hyper-dual.ts` keep formulas of
+ * their own: they are the independent oracles the engine is tested against.
  *
  * The numbers: a unary op computes `t = temp(x)` (a temporary shared by the value and the
  * derivative, such as e^(−|x|); 0 where there is none), then `y = value(x, t)` and
@@ -28,8 +28,9 @@
  * (unary) or `a` and `b` (binary) and the result `y`; `null` where the derivative is piecewise
  * (relu, abs, max, min) and the language has no way to write it.
  *
- * To add an op: one entry here and one rule in `src/tools/dual.ts`, with its tests and its row in
- * the README's table.
+ * To add an op: one entry here (with its Value-level rules), one rule in `src/tools/dual.ts` and its
+ * first and second derivatives in `src/tools/hyper-dual.ts`, with its tests and its row in the
+ * README's table.
  */
 
 /**

@@ -46,8 +46,8 @@ function engineHessian(c: FuzzCase): number[][] | null {
 /** Largest magnitude among the entries, and 1: the scale of the absolute tolerances. */
 const scaleOf = (m: readonly (readonly number[])[]): number => Math.max(1, ...m.flat().map(Math.abs));
 
-function property(check: (c: FuzzCase) => string | null | 'discard', tally: { checked: number; discarded: number }) {
-  return fc.property(fuzzCaseArbitrary({ inputBias: false }), (c) => {
+function property(check: (c: FuzzCase) => string | null | 'discard', tally: { checked: number; discarded: number }, inputBias: boolean) {
+  return fc.property(fuzzCaseArbitrary({ inputBias }), (c) => {
     const outcome = check(c);
     if (outcome === 'discard') { tally.discarded++; fc.pre(false); }
     tally.checked++;
@@ -161,15 +161,17 @@ function checkHvp(c: FuzzCase): string | null | 'discard' {
 }
 
 describe('second derivatives on random graphs', () => {
-  for (const [name, check] of [
-    ['equal hyper-dual forward mode', checkAgainstHyperDual],
-    ['equal central differences of the first derivatives', checkAgainstDifferences],
-    ['form a symmetric Hessian', checkSymmetric],
-    ['give hvp(f, x, v) = H·v', checkHvp],
+  // Hyper-duals keep the engine's conventions at kinks, so their inputs favour 0 (where relu and abs
+  // have theirs); central differences need plain inputs, a kink within the step being discarded.
+  for (const [name, check, inputBias] of [
+    ['equal hyper-dual forward mode, at kinks too', checkAgainstHyperDual, true],
+    ['equal central differences of the first derivatives', checkAgainstDifferences, false],
+    ['form a symmetric Hessian', checkSymmetric, true],
+    ['give hvp(f, x, v) = H·v', checkHvp, true],
   ] as const) {
     it(name, () => {
       const tally = { checked: 0, discarded: 0 };
-      fc.assert(property(check, tally), { numRuns: RUNS, seed: SEED });
+      fc.assert(property(check, tally, inputBias), { numRuns: RUNS, seed: SEED });
       expect(tally.checked).toBe(RUNS);
       expect(tally.discarded).toBeLessThan(RUNS * 0.1);
     }, TIMEOUT);
