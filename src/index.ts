@@ -36,6 +36,8 @@ export type {
 } from './tools/gradcheck.js';
 export { Dual, forwardGradient, forwardDerivative, directionalDerivative } from './tools/dual.js';
 export type { DualOperand } from './tools/dual.js';
+export { HyperDual, forwardHessian } from './tools/hyper-dual.js';
+export type { HyperDualOperand } from './tools/hyper-dual.js';
 export { hessian, hvp } from './tools/hessian.js';
 export type { HessianResult, HvpResult } from './tools/hessian.js';
 export { compile, CODE_LINE_LIMIT } from './tools/compile.js';
