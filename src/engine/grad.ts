@@ -220,7 +220,9 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
     if (x === output) g = 1;
     else if (x.isLeaf) g = total(shares.get(x));
     else g = done.get(x) ?? 0;
-    if (typeof g === 'number') return Value.constant(g);
+    // A gradient that depends on nothing: a leaf holding its number (not a constant, which stands
+    // for a literal operand and would be drawn without its label).
+    if (typeof g === 'number') return new Value(g);
     // A fresh node for each result, so that labelling it renames no node of the forward graph and
     // no other input's gradient: Σ of one term (the same number, derivative 1).
     if (!made.has(g) || labelled.has(g)) g = keepSum(made, [g]);

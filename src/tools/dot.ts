@@ -135,7 +135,7 @@ export function toDot(root: Value, options: DotOptions = {}): string {
     const text = edgeLabels
       ? 'blue box: leaf;  amber box: root;  blue edge label: local derivative ∂out/∂in\\nchain rule: grad(in) = Σ over its out-edges of grad(out) × edge label'
       : 'blue box: leaf;  amber box: root';
-    const apart = background.size > 0 ? '\\ngrey dashed: the forward pass the gradient is built on' : '';
+    const apart = order.some((v) => background.has(v)) ? '\\ngrey dashed: the forward pass the gradient is built on' : '';
     lines.push(`  labelloc=b; fontname="Helvetica"; fontsize=10; label="${text}${apart}";`);
   }
 
