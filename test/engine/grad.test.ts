@@ -6,9 +6,10 @@
 import { describe, expect, it } from 'vitest';
 import {
   Value, OPS, OP_NAMES, NonFiniteError, StaleGraphError, grad, topologicalOrder, createRng,
-  mul, sin, tanh, relu, sqrt,
+  mul, sin, tanh, relu, sqrt, sum,
 } from '../../src/index.js';
 import { OP_FUNCTIONS } from '../../src/engine/value.js';
+import { setNextSerial } from '../../src/engine/storage.js';
 import { HyperDual } from '../../src/tools/hyper-dual.js';
 import { agrees } from '../../src/tools/gradcheck.js';
 import { evaluateGraph, randomCase, valueAlgebra } from '../tools/fuzz-graphs.js';
@@ -158,6 +159,21 @@ describe('grad without createGraph', () => {
     }
     expect(compared).toBeGreaterThan(1000);
   }, 120_000);
+
+  it('equals backward() bit for bit where serials collide and the pass falls back to depth-first order', () => {
+    // The graph of value.test.ts's wrap-around case: t gets n1's serial, as a node made 2³⁰ nodes
+    // later would, and the order of x's shares (so its last bit) depends on which order runs.
+    setNextSerial(100);
+    const x = new Value(1, 'x');
+    const c3 = x.mul(0.4), c2 = x.mul(0.6), c1 = x.mul(0.3), n1 = x.mul(0.6);
+    setNextSerial(104);
+    const t = x.mul(-1);
+    const root = sum([c1, c2, c3, n1, t.mul(1).relu(), t.mul(0.7)]);
+    setNextSerial(0);
+    const ours = grad(root, [x, t, c1]).map((g) => g.data);
+    root.backward();
+    expect(ours.every((g, k) => Object.is(g, [x, t, c1][k]!.grad))).toBe(true);
+  });
 
   it('gives 0 for inputs the output does not depend on, 1 for the output itself, and refuses constants and non-Values', () => {
     const x = new Value(2, 'x'), y = new Value(3, 'y');
