@@ -662,3 +662,22 @@ describe('the listing', () => {
     expect(f.source).toBeNull();
   });
 });
+
+describe('negative zero', () => {
+  // Every share that reaches x is −0 (relu is off, and its user's gradient is negative); x's
+  // gradient is their sum from +0, so +0, in the engine and in both back ends alike.
+  const build = ([x, y]: readonly Value[]): Value => x!.mul(-1).relu().mul(-5).add(y!);
+  for (const strategy of STRATEGIES) {
+    it(`${strategy}: a gradient made of −0 shares is +0, as in the engine`, () => {
+      const f = compile(build, [2, 3], { strategy });
+      const xs = [new Value(2), new Value(3)];
+      const root = build(xs);
+      root.backward();
+      root.backward(); // a second pass visits what the first skipped
+      const { gradient } = f([2, 3]);
+      expect(Object.is(gradient[0], 0)).toBe(true);
+      expect(Object.is(xs[0]!.grad, 0)).toBe(true);
+      expect(Object.is(root.inputs[0]!.inputs[0]!.inputs[0]!.grad, 0)).toBe(true); // x·(−1), interior
+    });
+  }
+});
