@@ -218,6 +218,26 @@ describe('grad with createGraph', () => {
     expect(grad(g, x).data).toBe(0); // ∂²L/∂w∂x = 4wx = 0
   });
 
+  it('differentiates with respect to interior nodes and the same input twice, each result its own labelled node', () => {
+    const x = new Value(1.5, 'x'), y = new Value(-2, 'y');
+    const h = x.mul(y);
+    h.label = 'h';
+    const L = h.mul(h).add(x);
+    L.label = 'L';
+    const [gh, gx, gx2] = grad(L, [h, x, x], { createGraph: true });
+    expect([gh!.label, gh!.data, gx!.data, gx2!.data]).toEqual(['∂L/∂h', 2 * -3, 2 * -3 * -2 + 1, 2 * -3 * -2 + 1]);
+    expect(gx).not.toBe(gx2); // each result its own node, so that each has its own label
+    expect(h.label).toBe('h');
+    expect(grad(gh!, [x, y]).map((g) => g.data)).toEqual([2 * -2, 2 * 1.5]); // ∂(2xy)/∂x, ∂(2xy)/∂y
+ 
+    // x and y get the same share (cos(x + y), one node): each result still gets its own label.
+    const s = sin(x.add(y));
+    s.label = 'S';
+    const [sx, sy] = grad(s, [x, y], { createGraph: true });
+    expect([sx!.label, sy!.label]).toEqual(['∂S/∂x', '∂S/∂y']);
+    expect([sx!.data, sy!.data]).toEqual([Math.cos(-0.5), Math.cos(-0.5)]);
+  });
+
   it('touches no .grad and works on graphs sharing nodes', () => {
     const x = new Value(0.5, 'x');
     const s = sin(x);
