@@ -200,9 +200,17 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
       if (d === null || d === undefined) continue;
       if (d - d !== 0) throw nonFiniteDerivative(v, k, d);
       let rule: Adjoint;
-      if (op.arity === 'n') rule = 1;
-      else if (op.arity === 1) rule = (op as UnaryOp).dValue(operands[0]!, v, f);
-      else rule = (k === 0 ? (op as BinaryOp).daValue : (op as BinaryOp).dbValue)(args[0]!, args[1]!, v, f);
+      try {
+        if (op.arity === 'n') rule = 1;
+        else if (op.arity === 1) rule = (op as UnaryOp).dValue(operands[0]!, v, f);
+        else rule = (k === 0 ? (op as BinaryOp).daValue : (op as BinaryOp).dbValue)(args[0]!, args[1]!, v, f);
+      } catch (e) {
+        // A step of the rule overflowed where the number did not (tanh′ at |x| > 8.9e307 builds 2x).
+        if (!(e instanceof NonFiniteError)) throw e;
+        throw new NonFiniteError(
+          `grad(): the local derivative of ${describeNode(v)} with respect to ${operandName(v, k)} cannot be built from Values here: ${e.message}`,
+          v.op, operands.map((c) => ({ value: c.data, label: c.label })));
+      }
       const share = times(g, rule);
       if (share === null) continue;
       const c = operands[k]!;
@@ -272,14 +280,22 @@ function checkUpToDate(v: Value, operands: readonly Value[], local: readonly (nu
     'before calling grad with createGraph.');
 }
 
+/** How messages name a node's operands: x; a and b; x0, x1, … */
+function operandName(v: Value, slot: number): string {
+  const n = v.inputs.length;
+  return n === 1 ? 'x' : n === 2 ? 'ab'[slot]! : `x${slot}`;
+}
+
+/** `mul(a=2 ("w"), b=3)`. */
+function describeNode(v: Value): string {
+  return `${v.op}(${v.inputs.map((x, k) => formatOperand(operandName(v, k), { value: x.data, label: x.label })).join(', ')})`;
+}
+
 /** The error `backward()` gives for a non-finite local derivative, worded for grad. */
 function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError {
-  const inputs = v.inputs;
-  const info = inputs.map((x) => ({ value: x.data, label: x.label }));
-  const names = inputs.length === 1 ? ['x'] : ['a', 'b'];
-  const list = info.map((o, k) => formatOperand(names[k] ?? `x${k}`, o)).join(', ');
+  const info = v.inputs.map((x) => ({ value: x.data, label: x.label }));
   return new NonFiniteError(
-    `grad(): the local derivative of ${v.op}(${list}) with respect to ${names[slot] ?? `x${slot}`} is ${d}, not a finite number`,
+    `grad(): the local derivative of ${describeNode(v)} with respect to ${operandName(v, slot)} is ${d}, not a finite number`,
     v.op, info);
 }
 

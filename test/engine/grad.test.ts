@@ -187,6 +187,14 @@ describe('grad without createGraph', () => {
     expect(() => grad(L, x, { createGraph: 'yes' as unknown as boolean })).toThrow(/createGraph must be true or false/);
   });
 
+  it('says so when a rule cannot be built where the number can: tanh′ at 1e308', () => {
+    const x = new Value(1e308, 'x');
+    const y = tanh(x);
+    expect(grad(y, x).data).toBe(0);
+    expect(() => grad(y, x, { createGraph: true }))
+      .toThrow(/grad\(\): the local derivative of tanh\(x=1e\+308 \("x"\)\) with respect to x cannot be built from Values here: .*Infinity/);
+  });
+
   it('reports a non-finite local derivative as backward() does', () => {
     const x = new Value(0, 'x');
     const y = sqrt(x).add(1);
