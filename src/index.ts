@@ -8,7 +8,9 @@ export type { Operand, OpName } from './engine/value.js';
 // The ops as module functions: one per op of the table.
 export * from './engine/functions.js';
 export { OPS } from './engine/ops.js';
-export type { OpDefinition, UnaryOp, BinaryOp, NaryOp, UnaryOpName, BinaryOpName } from './engine/ops.js';
+export type { OpDefinition, UnaryOp, BinaryOp, NaryOp, UnaryOpName, BinaryOpName, RuleFunctions, UnaryRule, BinaryRule } from './engine/ops.js';
+export { grad, StaleGraphError } from './engine/grad.js';
+export type { GradOptions } from './engine/grad.js';
 export { createRng } from './tools/random.js';
 export type { Rng } from './tools/random.js';
 export {
@@ -40,6 +42,10 @@ export type {
 } from './tools/diagnose.js';
 export { Dual, forwardGradient, forwardDerivative, directionalDerivative } from './tools/dual.js';
 export type { DualOperand } from './tools/dual.js';
+export { HyperDual, forwardHessian } from './tools/hyper-dual.js';
+export type { HyperDualOperand } from './tools/hyper-dual.js';
+export { hessian, hvp } from './tools/hessian.js';
+export type { HessianResult, HvpResult } from './tools/hessian.js';
 export { compile, CODE_LINE_LIMIT } from './tools/compile.js';
 export type { CompiledFunction, CompiledResult, CompileOptions, Strategy } from './tools/compile.js';
 export { noProgress } from './tools/progress.js';

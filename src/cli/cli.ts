@@ -15,7 +15,9 @@ import { writeFileAtomic } from '../node/files.js';
 import { buildGraph } from '../tools/expr.js';
 import { DEFAULT_SEED, RULES, TARGETS, train, type Rules, type Target } from '../learner/net111.js';
 import { terminalProgress } from '../node/terminal-progress.js';
-import type { Value } from '../engine/value.js';
+import { topologicalOrder, type Value } from '../engine/value.js';
+import { grad } from '../engine/grad.js';
+import { hessianOf } from '../tools/hessian.js';
 import { EXIT, EXIT_CODES_HELP, UsageError, failureOf, worst, type ExitCode } from './exit-codes.js';
 import { parseManual, readSource, type ManualEntry } from './input.js';
 import { modelAt } from './model.js';
@@ -100,6 +102,15 @@ const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Seeds are reduced to 32 bits by the generator: larger ones would repeat smaller ones' runs. */
 const SEED_MAX = 2 ** 32 - 1;
 
+/** `--grad w`: one name. */
+function oneName(option: string) {
+  return (text: string): string => {
+    const name = text.trim();
+    if (!NAME.test(name)) throw new InvalidArgumentError(`${option} takes one variable name, got "${text}"`);
+    return name;
+  };
+}
+
 /** `--at x=0.5,w1=0.3` (repeatable): the variables' values. */
 function collectAt(text: string, previous: Map<string, number> = new Map()): Map<string, number> {
   for (const part of text.split(',')) {
@@ -115,6 +126,19 @@ function collectAt(text: string, previous: Map<string, number> = new Map()): Map
     previous.set(name, n);
   }
   return previous;
+}
+
+/** `--wrt a,b`: names, each once. */
+function nameList(option: string) {
+  return (text: string): string[] => {
+    const names = text.split(',').map((n) => n.trim());
+    for (const n of names) {
+      if (!NAME.test(n)) throw new InvalidArgumentError(`${option} takes variable names separated by commas, got "${n}"`);
+    }
+    const twice = names.find((n, k) => names.indexOf(n) !== k);
+    if (twice !== undefined) throw new InvalidArgumentError(`${option} names ${twice} twice`);
+    return names;
+  };
 }
 
 /** `--manual 'w2=<expr>'`, `--manual @file`, `--manual -` (repeatable): hand-derived gradients. */
@@ -158,8 +182,10 @@ function withPictureOptions(command: Command): Command {
 }
 
 /** DOT text, with the picture-size limit reported in terms of the command's own flag. */
-function dotText(root: Value, o: PictureOptions, marks?: ReadonlyMap<Value, string>): string {
-  const options: DotOptions = { maxNodes: o.maxNodes, rankdir: o.rankdir, precision: o.precision, ...(marks ? { marks } : {}) };
+function dotText(root: Value, o: PictureOptions, marks?: ReadonlyMap<Value, string>, background?: Iterable<Value>): string {
+  const options: DotOptions = {
+    maxNodes: o.maxNodes, rankdir: o.rankdir, precision: o.precision, ...(marks ? { marks } : {}), ...(background ? { background } : {}),
+  };
   try {
     return toDot(root, options);
   } catch (e) {
@@ -178,8 +204,10 @@ function pictureKind(path: string, only?: '.svg' | '.dot'): '.svg' | '.dot' {
   return ext;
 }
 
-async function writePicture(path: string, root: Value, o: PictureOptions, marks?: ReadonlyMap<Value, string>): Promise<void> {
-  const dot = dotText(root, o, marks);
+async function writePicture(
+  path: string, root: Value, o: PictureOptions, marks?: ReadonlyMap<Value, string>, background?: Iterable<Value>,
+): Promise<void> {
+  const dot = dotText(root, o, marks, background);
   await writeFileAtomic(path, pictureKind(path) === '.dot' ? dot : await renderSvg(dot));
 }
 
@@ -343,15 +371,51 @@ function buildProgram(): Command {
     .description('draw an expression\'s backward pass: DOT text or an SVG picture, by the file\'s extension')
     .argument('<expr>', MODEL_ARGUMENT)
     .option('--at <name=value,...>', 'the variables\' values (repeatable)', collectAt)
+    .option('--grad <name>', 'draw instead the graph that computes ∂output/∂name (the double-backward graph), the forward pass grey and dashed; its grads are second derivatives ∂²output/∂name∂·', oneName('--grad'))
     .requiredOption('-o, --output <file>', 'FILE.svg or FILE.dot', fileName('--output')))
-    .addHelpText('after', '\nExample:\n  micrograd dot "(x*w + b)^2" --at x=2,w=-1,b=0.5 -o graph.svg')
-    .action(async (expr: string, o: PictureOptions & { at?: Map<string, number>; output: string }) => {
+    .addHelpText('after', '\nExamples:\n  micrograd dot "(x*w + b)^2" --at x=2,w=-1,b=0.5 -o graph.svg\n  micrograd dot "tanh(w*x)" --at w=0.5,x=2 --grad w -o dtanh.svg')
+    .action(async (expr: string, o: PictureOptions & { at?: Map<string, number>; output: string; grad?: string }) => {
       pictureKind(o.output);
       const m = modelAt(readSource(expr, 'the model'), o.at);
       const g = buildGraph(m.program, m.at);
-      g.output.backward();
-      await writePicture(o.output, g.output, o);
+      if (o.grad === undefined) {
+        g.output.backward();
+        await writePicture(o.output, g.output, o);
+      } else {
+        const x = g.names.get(o.grad);
+        if (x === undefined || x.isConstant) {
+          throw new UsageError(`--grad names ${o.grad}, which is not a variable or named step of the expression (its names: ${[...g.names.keys()].join(', ') || 'none'})`);
+        }
+        if (g.output.label === '') g.output.label = 'f';
+        const forward = topologicalOrder(g.output);
+        const derivative = grad(g.output, x, { createGraph: true });
+        derivative.backward();
+        await writePicture(o.output, derivative, o, undefined, forward);
+      }
       process.stdout.write(`wrote ${o.output}\n`);
+    });
+
+  command('hessian')
+    .description('the Hessian of an expression: its second derivatives ∂²f/∂a∂b, by differentiating its gradient')
+    .argument('<expr>', MODEL_ARGUMENT)
+    .option('--at <name=value,...>', 'the variables\' values (repeatable)', collectAt)
+    .option('--wrt <names>', 'the variables to differentiate with respect to, comma-separated (default: every variable, in order of first use)', nameList('--wrt'))
+    .option('--json', 'print {"names": […], "matrix": [[…], …]} (matrix[i][j] = ∂²f/∂names[i]∂names[j])')
+    .addHelpText('after', '\nExamples:\n  micrograd hessian "(1 - x)^2 + 100*(y - x^2)^2" --at x=-1.2,y=1\n' +
+      `  micrograd hessian "${LEARNER_MODEL}" --at x=0.2222,a=1,w1=0.3,b1=0,w2=-0.2,b2=0 --wrt w1,b1,w2,b2 --json`)
+    .action((expr: string, o: { at?: Map<string, number>; wrt?: string[]; json?: boolean }) => {
+      const m = modelAt(readSource(expr, 'the model'), o.at);
+      const g = buildGraph(m.program, m.at);
+      const names = o.wrt ?? [...g.variables.keys()];
+      const unknown = names.filter((n) => !g.variables.has(n));
+      if (unknown.length) {
+        throw new UsageError(`--wrt names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is not a variable' : 'are not variables'} of the expression (its variables: ${[...g.variables.keys()].join(', ') || 'none'})`);
+      }
+      if (names.length === 0) throw new UsageError('the expression has no variables: there is nothing to differentiate with respect to');
+      const { matrix } = hessianOf(g.output, names.map((n) => g.variables.get(n)!));
+      if (o.json) return printJson({ names, matrix });
+      const rows = matrix.map((row, i) => [names[i]!, ...row.map((x) => String(x))]);
+      process.stdout.write(`${table(['', ...names], rows, new Set(names.map((_, k) => k + 1)))}\n`);
     });
 
   command('train')
@@ -463,7 +527,7 @@ function prepareArguments(argv: readonly string[]): string[] {
   if (first === undefined || (first.startsWith('-') && !['-h', '--help', '-V', '--version'].includes(first))) args.splice(2, 0, 'demo');
   const k = 2;
   const next = args[k + 1];
-  if (['grad', 'check', 'dot'].includes(args[k]!) && next !== undefined && /^-[^-]/.test(next) && !['-h', '-o'].includes(next)) {
+  if (['grad', 'check', 'dot', 'hessian'].includes(args[k]!) && next !== undefined && /^-[^-]/.test(next) && !['-h', '-o'].includes(next)) {
     args[k + 1] = ` ${next}`;
   }
   return args;

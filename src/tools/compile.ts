@@ -36,6 +36,7 @@
  */
 import { NonFiniteError, Value, topologicalOrder, type OpName } from '../engine/value.js';
 import { backwardOrder } from '../engine/backward.js';
+import { frozenAtTraceReason } from '../engine/grad.js';
 import { OPS, OP_NAMES, type BinaryOp, type UnaryOp } from '../engine/ops.js';
 import { describeUnknown } from '../engine/describe.js';
 
@@ -253,6 +254,10 @@ function trace(fn: (inputs: readonly Value[]) => Value, inputs: readonly Value[]
   // Leaves first, then the operations in the order the engine's backward pass finishes them, so
   // that every gradient sum runs in the engine's order.
   const order = [...topologicalOrder(root).filter((v) => v.isLeaf), ...backwardOrder(root)];
+  for (const v of order) {
+    const why = frozenAtTraceReason(v);
+    if (why !== null) throw new TypeError(`compile() cannot compile this function: its output depends on ${why}`);
+  }
   const m = inputs.length;
   const inputIndex = new Map<Value, number>();
   inputs.forEach((v, j) => inputIndex.set(v, j));

@@ -40,6 +40,11 @@ export interface DotOptions {
   readonly maxNodes?: number;
   /** A caption saying how to read the picture. Default true. */
   readonly legend?: boolean;
+  /**
+   * Values drawn set apart (grey, dashed), with their operations: the forward pass beneath the
+   * graph of a gradient made by `grad(…, { createGraph: true })`. Values not in the graph are ignored.
+   */
+  readonly background?: Iterable<Value>;
 }
 
 /**
@@ -65,6 +70,8 @@ const STYLE = {
   op: '#f3f4f6',
   derivative: '#1d4ed8',
   wrong: '#fee2e2',
+  background: '#e5e7eb',
+  backgroundLine: '#6b7280',
   wrongLine: '#dc2626',
   constant: '#555555',
 } as const;
@@ -115,6 +122,7 @@ export function toDot(root: Value, options: DotOptions = {}): string {
   const index = new Map<Value, number>();
   for (let k = 0; k < order.length; k++) index.set(order[k]!, k);
   const notes = collectMarks(options.marks ?? [], index);
+  const background = backgroundOf(options.background);
 
   const fmt = (x: number): string => formatNumber(x, precision);
   const lines: string[] = [
@@ -127,7 +135,8 @@ export function toDot(root: Value, options: DotOptions = {}): string {
     const text = edgeLabels
       ? 'blue box: leaf;  amber box: root;  blue edge label: local derivative ∂out/∂in\\nchain rule: grad(in) = Σ over its out-edges of grad(out) × edge label'
       : 'blue box: leaf;  amber box: root';
-    lines.push(`  labelloc=b; fontname="Helvetica"; fontsize=10; label="${text}";`);
+    const apart = order.some((v) => background.has(v)) ? '\\ngrey dashed: the forward pass the gradient is built on' : '';
+    lines.push(`  labelloc=b; fontname="Helvetica"; fontsize=10; label="${text}${apart}";`);
   }
 
   for (let k = 0; k < order.length; k++) {
@@ -138,13 +147,14 @@ export function toDot(root: Value, options: DotOptions = {}): string {
       lines.push(`  ${id} [${constantAttributes(v.data, fmt, mark)}];`);
       continue;
     }
-    const kind = mark ? 'wrong' : v === root ? 'root' : v.isLeaf ? 'leaf' : 'interior';
+    const kind = mark ? 'wrong' : v === root ? 'root' : background.has(v) ? 'background' : v.isLeaf ? 'leaf' : 'interior';
     lines.push(`  ${id} [${valueAttributes(v, kind, rankdir, fmt, mark)}];`);
     if (v.isLeaf) continue;
 
     const op = v.op as Exclude<OpName, ''>;
     const opId = `o${k}`;
-    lines.push(`  ${opId} [shape=ellipse, style=filled, fillcolor="${STYLE.op}", fontsize=11, width=0.3, height=0.3, margin="0.04,0.02", label="${OP_SYMBOLS[op]}"];`);
+    const opStyle = background.has(v) ? `style="filled,dashed", fillcolor="${STYLE.background}", color="${STYLE.backgroundLine}", fontcolor="${STYLE.backgroundLine}"` : `style=filled, fillcolor="${STYLE.op}"`;
+    lines.push(`  ${opId} [shape=ellipse, ${opStyle}, fontsize=11, width=0.3, height=0.3, margin="0.04,0.02", label="${OP_SYMBOLS[op]}"];`);
     const inputs = v.inputs;
     const derivatives = v.localGradients;
     const named = ORDERED_OPS.has(op);
@@ -177,7 +187,7 @@ export function toDot(root: Value, options: DotOptions = {}): string {
 // layout by 90°: so LR needs one more level of braces than TB for the same picture.
 function valueAttributes(
   v: Value,
-  kind: 'leaf' | 'interior' | 'root' | 'wrong',
+  kind: 'leaf' | 'interior' | 'root' | 'wrong' | 'background',
   rankdir: 'LR' | 'TB',
   fmt: (x: number) => string,
   notes: readonly string[] | undefined,
@@ -192,8 +202,9 @@ function valueAttributes(
     const note = notes.map(recordText).join('\\n');
     label = rankdir === 'LR' ? `{ ${row} } | ${note}` : `{ { ${row} } | ${note} }`;
   }
-  const style = [`shape=record`, `style=filled`, `fillcolor="${STYLE[kind]}"`];
+  const style = [`shape=record`, kind === 'background' ? 'style="filled,dashed"' : `style=filled`, `fillcolor="${STYLE[kind]}"`];
   if (kind === 'root') style.push('penwidth=2');
+  if (kind === 'background') style.push(`color="${STYLE.backgroundLine}"`, `fontcolor="${STYLE.backgroundLine}"`);
   if (kind === 'wrong') style.push(`color="${STYLE.wrongLine}"`, `fontcolor="${STYLE.wrongLine}"`, 'penwidth=2');
   return `${style.join(', ')}, label="${label}"`;
 }
@@ -202,6 +213,19 @@ function constantAttributes(x: number, fmt: (x: number) => string, notes: readon
   const text = [fmt(x), ...(notes ?? []).map(plainText)].join('\\n');
   const color = notes ? STYLE.wrongLine : STYLE.constant;
   return `shape=plaintext, fontsize=10, width=0, height=0, margin="0.04,0.02", fontcolor="${color}", label="${text}"`;
+}
+
+function backgroundOf(values: Iterable<Value> | undefined): ReadonlySet<Value> {
+  if (values === undefined) return new Set();
+  if (values === null || typeof (values as Iterable<Value>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`toDot: background must be an iterable of Values, got ${describeUnknown(values)}`);
+  }
+  const set = new Set<Value>();
+  for (const v of values) {
+    if (!(v instanceof Value)) throw new TypeError(`toDot: background holds ${describeUnknown(v)}, not a Value`);
+    set.add(v);
+  }
+  return set;
 }
 
 function collectMarks(

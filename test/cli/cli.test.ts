@@ -170,7 +170,7 @@ describe('usage', () => {
     const top = runCli(['--help']);
     const listed = /\nCommands:\n([\s\S]*?)\n\n/.exec(top.stdout)![1]!.split('\n')
       .map((line) => /^ {2}(\w+)/.exec(line)?.[1]).filter((c): c is string => c !== undefined && c !== 'help');
-    expect(listed).toEqual(['demo', 'grad', 'check', 'dot', 'train', 'moons', 'graphs']);
+    expect(listed).toEqual(['demo', 'grad', 'check', 'dot', 'hessian', 'train', 'moons', 'graphs']);
     for (const cmd of listed) {
       const r = runCli([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
