@@ -147,8 +147,8 @@ describe('backwardSteps', () => {
     const it = backwardSteps(g.output);
     it.next(); // the product: y gets sqrt(0) = 0, x's sqrt node gets 2
     expect(y.grad).toBe(6);
-    const stepped = catchError(() => it.next());
-    const engine = catchError(() => g.output.backward());
+    const stepped = catchError(() => it.next()) as Error;
+    const engine = catchError(() => g.output.backward()) as Error;
     expect(stepped).toBeInstanceOf(NonFiniteError);
     expect(stepped.message).toBe(engine.message);
     expect(engine.message).toMatch(/local derivative of sqrt\(x=0 \("x"\)\) with respect to x is Infinity/);

@@ -15,14 +15,17 @@ function el<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Record<string, 
 }
 
 /** Draws the series into `svg` (width × height), with the x axis running to at least `xMax`. */
-export function drawChart(svg: SVGSVGElement, series: readonly Series[], options: { xMax: number; yLabel: string; log?: boolean }): void {
+export function drawChart(svg: SVGSVGElement, series: readonly Series[], options: { xMax: number; yLabel: string; log?: boolean; fromZero?: boolean }): void {
   const W = 420, H = 200, L = 48, R = 10, T = 10, B = 28;
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   const ys = series.flatMap((s) => s.points.map((p) => p.y)).filter((y) => Number.isFinite(y) && (!options.log || y > 0));
   const tf = (y: number): number => (options.log ? Math.log10(y) : y);
   let lo = ys.length ? Math.min(...ys.map(tf)) : 0, hi = ys.length ? Math.max(...ys.map(tf)) : 1;
-  if (!options.log) lo = Math.min(lo, 0);
-  if (hi - lo < 1e-9) hi = lo + 1;
+  if (!options.log && options.fromZero) lo = Math.min(lo, 0);
+  if (hi - lo < 1e-12) { hi += 0.5; lo -= 0.5; }
+  const pad = options.log ? 0 : 0.05 * (hi - lo);
+  hi += pad;
+  lo -= options.fromZero ? 0 : pad;
   const xMax = Math.max(1, options.xMax);
   const px = (x: number): number => L + ((W - L - R) * x) / xMax;
   const py = (y: number): number => T + (H - T - B) * (1 - (tf(y) - lo) / (hi - lo));
@@ -35,7 +38,7 @@ export function drawChart(svg: SVGSVGElement, series: readonly Series[], options
     t.textContent = text;
     return t;
   };
-  const fmtY = (v: number): string => (options.log ? `1e${v.toFixed(1)}` : v.toPrecision(3));
+  const fmtY = (v: number): string => (options.log ? 10 ** v : v).toPrecision(3);
   children.push(label(L - 4, T + 8, fmtY(hi)), label(L - 4, H - B, fmtY(lo)));
   children.push(label(L, H - 8, '0', 'start'), label(W - R, H - 8, `${xMax.toLocaleString('en-US')} steps`));
   children.push(label(L + 4, T + 8, options.yLabel, 'start'));

@@ -75,6 +75,11 @@ test.describe('1. model view', () => {
     }
     await expect(node(page, 'w')).toContainText('data \u22123');
     await expect(node(page, 'y')).toContainText('grad 0.5');
+    // Two steps into the backward pass, for the picture.
+    await page.getByTestId('backward-reset').click();
+    await page.getByTestId('backward-step').click();
+    await page.getByTestId('backward-step').click();
+    await expect(page.locator('[data-testid=step-log] > li')).toHaveCount(2);
     await page.screenshot({ path: `${SHOTS}model.png` });
   });
 
@@ -267,7 +272,7 @@ test.describe('4. the learner\'s network', () => {
     expect(Math.abs(learnerFinal - learner.loss)).toBeLessThanOrEqual(1e-12 * learner.loss);
     console.info(`learner view: final losses ${final} (CLI ${correct.loss}), ${learnerFinal} (CLI ${learner.loss})`);
     await expect(page.locator('[data-testid=loss-chart] polyline')).toHaveCount(2);
-    await page.screenshot({ path: `${SHOTS}learner.png`, fullPage: true });
+    await page.screenshot({ path: `${SHOTS}learner.png` });
   });
 });
 
@@ -317,5 +322,21 @@ test.describe('7. keyboard', () => {
       reached = await page.getByTestId('backward-step').evaluate((b) => b === document.activeElement);
     }
     expect(reached).toBe(true);
+  });
+});
+
+test.describe('the bundle', () => {
+  test('holds only the library\'s browser-safe modules and Graphviz, imported through the two entries', () => {
+    const modules = JSON.parse(readFileSync(join(REPO, 'web/dist/modules.json'), 'utf8')) as string[];
+    expect(modules).toContain('src/tools/steps.ts');
+    const allowed = (id: string): boolean =>
+      id.startsWith('\0vite/') || id.startsWith('web/')
+      || id.startsWith('node_modules/@aduh95/viz.js/')
+      || (/^src\/(engine|tools|learner)\//.test(id) && id !== 'src/learner/node.ts');
+    expect(modules.filter((id) => !allowed(id))).toEqual([]);
+    // The page's own code reaches the library only through src/index.ts and src/learner/index.ts.
+    const sources = execFileSync('grep', ['-rhoE', "from '\\.\\./\\.\\./src/[^']*'", join(REPO, 'web/src')], { encoding: 'utf8' });
+    const entries = new Set(sources.trim().split('\n').map((l) => l.replace(/^from /, '')));
+    expect([...entries].sort()).toEqual(["'../../src/index.js'", "'../../src/learner/index.js'"]);
   });
 });
