@@ -121,6 +121,20 @@ test.describe('1. model view', () => {
     await expect(node(page, 'y')).toContainText('grad 1');
   });
 
+  test('the examples include micrograd\'s README expression, with micrograd\'s (PyTorch-checked) gradients', async ({ page }) => {
+    await page.goto(url('#view=model'));
+    await expect(page.getByTestId('graph')).toHaveAttribute('data-state', 'ready');
+    await page.getByTestId('examples').selectOption({ label: 'micrograd\'s README expression' });
+    await expect(page.getByTestId('expression')).toHaveValue(/f\/2 \+ 10\/f$/);
+    await expect(page.getByTestId('graph')).toHaveAttribute('data-state', 'ready');
+    // micrograd's test_more_ops: a.grad 138.83381924198252, b.grad 645.5772594752186 (as PyTorch gives).
+    for (const [name, want] of [['a', 138.83381924198252], ['b', 645.5772594752186]] as const) {
+      const got = Number(await page.getByTestId(`grad-${name}`).getAttribute('data-value'));
+      expect(Math.abs(got - want)).toBeLessThanOrEqual(1e-12 * want);
+    }
+    await expect(node(page, 'a')).toContainText('grad 138.8');
+  });
+
   test('a graph past the node limit is refused with a message, not drawn', async ({ page }) => {
     const big = Array.from({ length: 210 }, (_, k) => `t${k} = ${k === 0 ? 'x' : `t${k - 1}`} * 1.01 + x`).join('\n') + '\nt209';
     await page.goto(url(hashFor(big, 'x=0.5')));
@@ -233,6 +247,14 @@ test.describe('6. shareable state', () => {
     await expect(page.getByTestId('expression-error')).toHaveAttribute('data-line', '1');
   });
 
+  test('Copy link copies the page\'s link', async ({ page, context }) => {
+    await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await openModel(page, 'x*w', 'x=1,w=2');
+    await page.getByTestId('copy-link').click();
+    await expect(page.locator('#copy-status')).toHaveText('Link copied');
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(page.url());
+  });
+
   test('view links, back and forward', async ({ page }) => {
     await openModel(page, 'x*w', 'x=1,w=2');
     await page.getByTestId('view-moons').click();
@@ -304,7 +326,7 @@ test.describe('7. keyboard', () => {
     await page.getByTestId('expression').focus();
     await page.keyboard.press('ControlOrMeta+a');
     await page.keyboard.type('x*y + y');
-    await expect(page.getByTestId('var-y')).toBeVisible();
+    await expect(page.getByTestId('var-y')).toHaveValue('1'); // a new variable starts at 1
     await expect(page.getByTestId('graph')).toHaveAttribute('data-state', 'ready');
     await page.getByTestId('backward-reset').focus();
     await page.keyboard.press('Enter');
