@@ -7,13 +7,14 @@
  * the exact tolerance) and marks the node it is about.
  */
 import {
-  agrees, buildGraph, EXACT_TOLERANCE, ExpressionError, formatNumber, parseExpression, type ExpressionGraph,
+  agrees, buildGraph, EXACT_TOLERANCE, ExpressionError, formatNumber, parseExpression,
+  type ExpressionGraph, type Program, type Value,
 } from '../../src/index.js';
 
 export interface DerivationResult {
   /** The formula's value, or null when it has an error. */
   readonly manual: number | null;
-  readonly autodiff: number;
+  readonly autodiff: number | null;
   /** True when manual agrees with autodiff. */
   readonly ok: boolean;
   /** One line: "agrees" or why not. */
@@ -22,18 +23,26 @@ export interface DerivationResult {
   readonly diagnosis: string | null;
   /** A formula that gives the right gradient, when known. */
   readonly corrected: string | null;
-  /** Names of the graph's nodes to mark. */
-  readonly marks: readonly string[];
+  /** The nodes of the page's graph to mark. */
+  readonly marks: readonly Value[];
   /** An error in the formula, at its line and column. */
   readonly error: { readonly message: string; readonly line: number; readonly column: number } | null;
 }
 
-/** Checks `formula` as ∂output/∂`name` for the model built in `graph` (after its backward()). */
-export function checkDerivation(graph: ExpressionGraph, name: string, formula: string): DerivationResult {
+/**
+ * Checks `formula` as ∂output/∂`name` for `program` at `at` (differentiated here, apart from the
+ * page's graph, which may be in the middle of a stepped pass); `graph` is the page's build of the
+ * same program, whose nodes get marked.
+ */
+export function checkDerivation(
+  program: Program, at: Readonly<Record<string, number>>, graph: ExpressionGraph, name: string, formula: string,
+): DerivationResult {
   const node = graph.names.get(name);
   if (node === undefined) throw new RangeError(`checkDerivation: the model has no ${name}`);
-  const autodiff = node.grad;
-  const scope = Object.fromEntries([...graph.names].map(([n, v]) => [n, v.data]));
+  const own = buildGraph(program, at);
+  own.output.backward();
+  const autodiff = own.names.get(name)!.grad;
+  const scope = Object.fromEntries([...own.names].map(([n, v]) => [n, v.data]));
   let manual: number;
   try {
     manual = buildGraph(parseExpression(formula), scope).output.data;
@@ -49,7 +58,7 @@ export function checkDerivation(graph: ExpressionGraph, name: string, formula: s
     manual, autodiff, ok: c.ok,
     verdict: c.ok ? 'agrees with autodiff' : `wrong: manual ${formatNumber(manual, 6)} ≠ autodiff ${formatNumber(autodiff, 6)}`,
     diagnosis: null, corrected: null,
-    marks: c.ok ? [] : [name],
+    marks: c.ok ? [] : [node],
     error: null,
   };
 }

@@ -419,8 +419,7 @@ export class ModelView {
         delete cell.dataset.ok;
         continue;
       }
-      // The verdict compares with the finished pass: the Values' own grads while stepping are partial.
-      const r = checkDerivation(this.finishedGraph(), name, formula);
+      const r = checkDerivation(built.program, this.bindings(built), built.graph, name, formula);
       this.verdicts.set(name, r);
       cell.dataset.ok = String(r.ok);
       cell.replaceChildren(
@@ -431,21 +430,16 @@ export class ModelView {
     }
   }
 
-  /** The model rebuilt and differentiated apart, so that verdicts never see a pass in progress. */
-  private finishedGraph(): ExpressionGraph {
-    const built = this.built!;
-    if (this.finished) return built.graph;
-    const bindings = Object.fromEntries([...built.graph.variables.keys()].map((n) => [n, this.at.get(n)!]));
-    const g = buildGraph(built.program, bindings);
-    g.output.backward();
-    return g;
+  /** The variables' values the model was built with. */
+  private bindings(built: Built): Record<string, number> {
+    return Object.fromEntries([...built.graph.variables.keys()].map((n) => [n, this.at.get(n)!]));
   }
 
   private markNodes(): void {
     const built = this.built;
     if (!built) return;
     const marked = new Set<Value>();
-    for (const r of this.verdicts.values()) for (const n of r.marks) { const v = built.graph.names.get(n); if (v) marked.add(v); }
+    for (const r of this.verdicts.values()) for (const v of r.marks) marked.add(v);
     for (const [v, d] of this.drawn) d.group.classList.toggle('marked', marked.has(v));
   }
 

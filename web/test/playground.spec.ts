@@ -215,6 +215,12 @@ test.describe('3. check my derivation', () => {
     await page.getByTestId('manual-w2').fill('2*(y-a)*y*(1-y)*w2');
     await expect(page.getByTestId('verdict-w2')).toHaveAttribute('data-ok', 'false');
     await page.screenshot({ path: `${SHOTS}derivation.png` });
+    // In the middle of a stepped pass (grads partial), a verdict still compares with the whole pass.
+    await page.getByTestId('backward-reset').click();
+    await page.getByTestId('backward-step').click();
+    await page.getByTestId('manual-b2').fill('2*(y-a)*y*(1-y) ');
+    await expect(page.getByTestId('verdict-b2')).toHaveAttribute('data-ok', 'true');
+    await expect(node(page, 'w2')).toHaveClass(/marked/);
     // A formula with an error says where.
     await page.getByTestId('manual-b1').fill('2*(y-a) +');
     await expect(page.getByTestId('verdict-b1')).toContainText('error');
