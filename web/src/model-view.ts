@@ -100,8 +100,8 @@ export class ModelView {
     this.stepLog = h('ol', { 'data-testid': 'step-log', class: 'step-log', 'aria-live': 'polite' }) as HTMLOListElement;
     this.stepStatus = h('span', { class: 'step-status', 'data-testid': 'step-status' });
     this.stepButton = h('button', { 'data-testid': 'backward-step', type: 'button', title: 'Process the next node (n)' }, 'Step') as HTMLButtonElement;
-    this.allButton = h('button', { 'data-testid': 'backward-all', type: 'button', title: 'Run to the end' }, 'Run to end') as HTMLButtonElement;
-    this.resetButton = h('button', { 'data-testid': 'backward-reset', type: 'button', title: 'Zero every gradient, leaves too' }, 'Reset') as HTMLButtonElement;
+    this.allButton = h('button', { 'data-testid': 'backward-all', type: 'button', title: 'Run to the end (e)' }, 'Run to end') as HTMLButtonElement;
+    this.resetButton = h('button', { 'data-testid': 'backward-reset', type: 'button', title: 'Zero every gradient, leaves too (r)' }, 'Reset') as HTMLButtonElement;
     this.svgLink = h('a', { 'data-testid': 'graph-svg', download: 'graph.svg', class: 'small' }, 'Download SVG') as HTMLAnchorElement;
 
     const examples = h('select', { 'aria-label': 'Examples', 'data-testid': 'examples' },
@@ -146,11 +146,25 @@ export class ModelView {
       ),
     );
     this.editor.id = 'model-editor';
+    document.addEventListener('keydown', this.onKey);
     this.rebuild();
   }
 
+  /** n: step, e: run to the end, r: reset, when no text field has the keyboard. */
+  private readonly onKey = (e: KeyboardEvent): void => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target as HTMLElement | null;
+    if (t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName))) return;
+    const action = { n: () => this.step(), e: () => this.runToEnd(), r: () => this.reset() }[e.key];
+    if (action) {
+      e.preventDefault();
+      action();
+    }
+  };
+
   /** Stops timers and frees what the view holds. */
   destroy(): void {
+    document.removeEventListener('keydown', this.onKey);
     if (this.timer !== null) clearTimeout(this.timer);
     this.renderSerial++;
     if (this.svgUrl) URL.revokeObjectURL(this.svgUrl);

@@ -342,6 +342,20 @@ test.describe('7. keyboard', () => {
     await page.keyboard.press('Space');
     await expect(page.locator('[data-testid=step-log] > li')).toHaveCount(2);
     await expect(page.getByTestId('grad-y')).toHaveAttribute('data-value', '4'); // x + 1 at x = 3 (kept from the last model)
+    // Shortcuts when no text field has the keyboard: r resets, n steps, e runs to the end.
+    await page.getByTestId('backward-step').focus();
+    await page.keyboard.press('r');
+    await expect(page.locator('[data-testid=step-log] > li')).toHaveCount(0);
+    await page.keyboard.press('n');
+    await expect(page.locator('[data-testid=step-log] > li')).toHaveCount(1);
+    await page.keyboard.press('e');
+    await expect(page.getByTestId('step-status')).toContainText('done: 2 of 2');
+    // Typed into the editor, the same letters are text.
+    await page.getByTestId('expression').focus();
+    await page.keyboard.press('End');
+    await page.keyboard.type(' + n');
+    await expect(page.getByTestId('var-n')).toHaveValue('1');
+    await expect(page.getByTestId('step-status')).toContainText('showing backward()');
     // Tab order reaches the step buttons from the editor.
     await page.getByTestId('expression').focus();
     let reached = false;
