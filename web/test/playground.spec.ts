@@ -135,6 +135,15 @@ test.describe('1. model view', () => {
     await expect(node(page, 'a')).toContainText('grad 138.8');
   });
 
+  test('a backward pass that meets a non-finite derivative says so, and the graph is still drawn', async ({ page }) => {
+    await openModel(page, 'sqrt(x) * y', 'x=0,y=2');
+    await expect(page.getByTestId('graph-note')).toContainText('local derivative of sqrt(x=0 ("x")) with respect to x is Infinity');
+    await expect(page.getByTestId('expression-error')).toBeHidden();
+    await page.getByTestId('backward-all').click();
+    await expect(page.getByTestId('step-status')).toContainText('done');
+    await expect(page.getByTestId('grad-y')).toHaveAttribute('data-value', '0'); // left as before the pass
+  });
+
   test('a graph past the node limit is refused with a message, not drawn', async ({ page }) => {
     const big = Array.from({ length: 210 }, (_, k) => `t${k} = ${k === 0 ? 'x' : `t${k - 1}`} * 1.01 + x`).join('\n') + '\nt209';
     await page.goto(url(hashFor(big, 'x=0.5')));
