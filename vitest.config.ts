@@ -6,6 +6,9 @@ export default defineConfig({
     // Only the sources' tests: dist/ holds compiled copies that must not run twice.
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // Many tests spawn the CLI or train networks; on a shared, loaded machine 5 s is too tight. A hang
+    // still fails: spawned processes carry their own timeouts, and no test may run past this.
+    testTimeout: 60_000,
     reporters: ['default', new SummaryReporter()],
   },
 });

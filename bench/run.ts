@@ -1,7 +1,8 @@
 /**
- * Runs the benchmarks and prints one table; also merges the rows into bench/results.json.
+ * Runs the benchmarks and prints one table; with --save, also merges the rows into bench/results.json
+ * (a tracked file: a run without --save changes nothing on disk).
  *
- *   npm run bench -- [workload ...] [--quick] [--reps N]
+ *   npm run bench -- [workload ...] [--quick] [--reps N] [--save]
  *
  * Workloads are the files bench/wN-*.ts that export `workload`; select them by id ("w1") or file
  * name ("w3-deep-chain"); the default is all. A new workload or variant is just a new such file.
@@ -21,10 +22,11 @@ const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const RESULTS_FILE = join(BENCH_DIR, 'results.json');
 const WORKLOAD_FILE = /^(w\d+)[-\w]*\.ts$/;
 
-const USAGE = `usage: npm run bench -- [workload ...] [--quick] [--reps N]
+const USAGE = `usage: npm run bench -- [workload ...] [--quick] [--reps N] [--save]
   workload   an id (w1, w3, ...) or a file name without .ts (w3-deep-chain); default: all
   --quick    smaller sizes (W3 stops at N = 1e6) and fewer repetitions
   --reps N   timed repetitions per measurement (overrides each workload's default)
+  --save     merge the rows into bench/results.json (without it nothing is written)
 W3 at N = 1e7 needs a heap limit of 2.5 GiB or more (Node's default is 4 GiB with 16 GB of memory);
 where it is lower, W3 skips 1e7 and says so; raise the limit with
   node --max-old-space-size=8192 --expose-gc --disable-warning=ExperimentalWarning --loader ts-node/esm bench/run.ts w3`;
@@ -33,6 +35,8 @@ interface Args {
   selectors: string[];
   quick: boolean;
   repetitions: number | undefined;
+  /** Merge the rows into bench/results.json. */
+  save: boolean;
   /** Internal: run the selected files in this process and print their rows for the parent. */
   inProcess: boolean;
 }
@@ -42,10 +46,11 @@ const IN_PROCESS = '--in-process';
 const ROWS_FD = 3;
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { selectors: [], quick: false, repetitions: undefined, inProcess: false };
+  const args: Args = { selectors: [], quick: false, repetitions: undefined, save: false, inProcess: false };
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
     if (a === '--quick') args.quick = true;
+    else if (a === '--save') args.save = true;
     else if (a === IN_PROCESS) args.inProcess = true;
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
@@ -155,8 +160,12 @@ async function main(): Promise<void> {
   if (!hasGc()) console.log('note: run with `node --expose-gc` for the memory figures (npm run bench does)');
   for (const file of files) rows.push(...runIsolated(file, args));
   console.log(`\n${formatTable(rows)}`);
-  saveResults(rows, args.quick);
-  console.log(`\nrows merged into ${RESULTS_FILE}`);
+  if (args.save) {
+    saveResults(rows, args.quick);
+    console.log(`\nrows merged into ${RESULTS_FILE}`);
+  } else {
+    console.log(`\nnot saved: add --save to merge these rows into ${RESULTS_FILE}`);
+  }
 }
 
 await main();

@@ -3,11 +3,12 @@
  * Node-only package. Pictures as SVG files, plots and progress bars are in `micrograd-ts/node`; the
  * learner's 1-1-1 network and micrograd's moons demo in `micrograd-ts/learner`.
  */
-export {
-  Value, NonFiniteError, OP_NAMES, topologicalOrder, zeroGrad,
-  add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, softplus, logsigmoid, sum,
-} from './engine/value.js';
+export { Value, NonFiniteError, OP_NAMES, topologicalOrder, zeroGrad, sum } from './engine/value.js';
 export type { Operand, OpName } from './engine/value.js';
+// The ops as module functions: one per op of the table.
+export * from './engine/functions.js';
+export { OPS } from './engine/ops.js';
+export type { OpDefinition, UnaryOp, BinaryOp, NaryOp, UnaryOpName, BinaryOpName } from './engine/ops.js';
 export { createRng } from './tools/random.js';
 export type { Rng } from './tools/random.js';
 export {
@@ -31,6 +32,12 @@ export type {
   Tolerance, Comparison, GradcheckOptions, GradcheckReport, GradcheckRow, Verdict,
   NumberFunction, ValueFunction, NamedValueFunction,
 } from './tools/gradcheck.js';
+export {
+  diagnoseGradient, agreementAtPoint, FormulaError, DIAGNOSIS_KINDS, DEFAULT_POINTS, DEFAULT_DIAGNOSIS_SEED, SPREAD, MAX_REDRAWS, ROUNDING_SAFETY, ROUNDING_TOLERANCE,
+} from './tools/diagnose.js';
+export type {
+  DiagnosisKind, DiagnoseOptions, PointAgreement, Diagnosis, GradientDiagnosis, DiagnosisReport, ToleranceRule, SourceUse, ManualFormulas,
+} from './tools/diagnose.js';
 export { Dual, forwardGradient, forwardDerivative, directionalDerivative } from './tools/dual.js';
 export type { DualOperand } from './tools/dual.js';
 export { compile, CODE_LINE_LIMIT } from './tools/compile.js';

@@ -11,12 +11,17 @@ export interface Run {
   readonly stderr: string;
 }
 
-export function runCli(args: readonly string[], options: { cwd?: string; timeout?: number } = {}): Run {
+/**
+ * Runs the CLI to its end or until `timeout` ms (default 60 s): a hang fails the test with a
+ * timeout error instead of stalling the suite. `input` is its standard input.
+ */
+export function runCli(args: readonly string[], options: { cwd?: string; timeout?: number; input?: string } = {}): Run {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     encoding: 'utf8',
     timeout: options.timeout ?? 60_000,
     env: { ...process.env, NO_COLOR: '1' },
+    ...(options.input !== undefined ? { input: options.input } : { stdio: ['ignore', 'pipe', 'pipe'] }),
   });
   if (r.error) throw r.error;
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };

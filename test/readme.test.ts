@@ -36,10 +36,24 @@ describe('README sample output', () => {
   it('is what `npm start` prints now', () => {
     const block = /### Sample output[\s\S]*?```text\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(block).toBeDefined();
-    const r = runCli(['demo', '--no-files']);
+    const r = runCli(['demo']);
     expect(r.code).toBe(0);
     const withoutFiles = (text: string): string => text.split('\n').filter((l) => !l.startsWith('Files:')).join('\n').trim();
     // A difference means the README is stale: paste the output of `npm start --silent` into it.
     expect(withoutFiles(r.stdout)).toBe(withoutFiles(block!));
   }, 60_000);
+});
+
+describe('README op table', () => {
+  it('lists exactly the ops of the op table, by their op names', async () => {
+    const { OP_NAMES, FUNCTION_NAMES } = await import('../src/index.js');
+    const section = /## Operations and their local derivatives\n([\s\S]*?)\n### /.exec(readme)?.[1] ?? '';
+    const listed = [...section.matchAll(/^\| `[^`]+` \| `([^`]+)` \|/gm)].map((m) => m[1]!);
+    expect([...listed].sort()).toEqual([...OP_NAMES].sort());
+    expect(new Set(listed).size).toBe(listed.length);
+    // The expression language's list of functions, likewise.
+    const functions = /- Functions: ((?:.|\n)*?)`:/.exec(readme)?.[1] ?? '';
+    const names = functions.replace(/[`\n]/g, ' ').split(/\s+/).filter(Boolean).map((f) => f.replace(/\(.*$/, '')).filter((f) => /^[a-z]+$/.test(f));
+    expect([...new Set(names)].sort()).toEqual([...FUNCTION_NAMES].sort());
+  });
 });

@@ -1,40 +1,75 @@
 #!/usr/bin/env node
 /**
- * The `micrograd` command line. Exit codes: 0 success, 1 a check found a wrong gradient (or a run
- * failed), 2 a usage error or bad input. No stack trace reaches the user.
+ * The `micrograd` command line. Exit codes (src/cli/exit-codes.ts): 0 success, 1 a check found a
+ * wrong gradient, 2 bad input, 3 an output failure, 4 an internal error, 130 Ctrl-C. Results reach
+ * stdout before any file is written, so a failed write never loses them. No stack trace reaches
+ * the user unless MICROGRAD_DEBUG is set.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { toDot, mismatchNote, formatNumber } from '../tools/dot.js';
+import { readFileSync } from 'node:fs';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { toDot, formatNumber, DEFAULT_MAX_NODES, type DotOptions } from '../tools/dot.js';
 import { renderSvg } from '../node/render.js';
-import { buildGraph, ExpressionError, freeVariables, parseExpression, type Program } from '../tools/expr.js';
-import { agrees, EXACT_TOLERANCE, gradcheck } from '../tools/gradcheck.js';
+import { writeFileAtomic } from '../node/files.js';
+import { buildGraph } from '../tools/expr.js';
 import { DEFAULT_SEED, RULES, TARGETS, train, type Rules, type Target } from '../learner/net111.js';
 import { terminalProgress } from '../node/terminal-progress.js';
-import { NonFiniteError, type Value } from '../engine/value.js';
-
-/** A mistake in how the command was called: one line on stderr, exit code 2. */
-class UsageError extends Error {}
+import type { Value } from '../engine/value.js';
+import { EXIT, EXIT_CODES_HELP, UsageError, failureOf, worst, type ExitCode } from './exit-codes.js';
+import { parseManual, readSource, type ManualEntry } from './input.js';
+import { modelAt } from './model.js';
+import { checkJson, checkManual, checkMarks, formatCheck, table } from './check.js';
+import { DEFAULT_DIAGNOSIS_SEED, DEFAULT_POINTS } from '../tools/diagnose.js';
 
 // ---------------------------------------------------------------------------------------------
 // Option parsing.
 
+/** The minus sign U+2212, which this program prints (−0.13547, 4.3e−19), read as an ASCII minus. */
+function asciiMinus(text: string): string {
+  return text.replace(/\u2212/g, '-');
+}
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 function integer(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (text: string): number => {
+  return (raw: string): number => {
+    const text = asciiMinus(raw).trim();
     const n = Number(text);
-    if (!/^\s*[+-]?\d+\s*$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${text}"`);
-    }
+    // Exponent notation is fine for a whole number (--steps 1e6); hexadecimal and the like are not.
+    if (!DECIMAL.test(text) || !Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number, got "${raw}"`);
+    if (n < min || n > max) throw new InvalidArgumentError(`${name} must be from ${min} to ${max}, got "${raw}"`);
     return n;
   };
 }
 
 function positiveNumber(name: string) {
-  return (text: string): number => {
+  return (raw: string): number => {
+    const text = asciiMinus(raw).trim();
     const n = Number(text);
-    if (!DECIMAL.test(text.trim()) || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${text}"`);
+    if (!DECIMAL.test(text) || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive number, got "${raw}"`);
     return n;
+  };
+}
+
+function nonNegativeNumber(name: string) {
+  return (raw: string): number => {
+    const text = asciiMinus(raw).trim();
+    const n = Number(text);
+    if (!DECIMAL.test(text) || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got "${raw}"`);
+    return n;
+  };
+}
+
+/** `--fixed x,a` (repeatable): names. */
+function collectNames(option: string) {
+  return (text: string, previous: string[] = []): string[] => {
+    for (const part of text.split(',')) {
+      const name = part.trim();
+      if (!NAME.test(name)) throw new InvalidArgumentError(`${option} takes names separated by commas, got "${part}"`);
+      if (!previous.includes(name)) previous.push(name);
+    }
+    return previous;
   };
 }
 
@@ -47,17 +82,30 @@ function oneOf<T extends string>(name: string, allowed: readonly T[]) {
   };
 }
 
+function folder(name: string) {
+  return (text: string): string => {
+    if (text.trim() === '') throw new InvalidArgumentError(`${name} needs a folder name, got an empty one`);
+    return text;
+  };
+}
+
+function fileName(name: string) {
+  return (text: string): string => {
+    if (text.trim() === '') throw new InvalidArgumentError(`${name} needs a file name, got an empty one`);
+    return text;
+  };
+}
+
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Seeds are reduced to 32 bits by the generator: larger ones would repeat smaller ones' runs. */
 const SEED_MAX = 2 ** 32 - 1;
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** `--at x=0.5,w1=0.3` (repeatable): the variables' values. */
 function collectAt(text: string, previous: Map<string, number> = new Map()): Map<string, number> {
   for (const part of text.split(',')) {
     const eq = part.indexOf('=');
     const name = part.slice(0, eq).trim();
-    const value = part.slice(eq + 1).trim();
+    const value = asciiMinus(part.slice(eq + 1)).trim();
     if (eq < 0 || !NAME.test(name) || value === '') {
       throw new InvalidArgumentError(`--at takes name=value pairs separated by commas, got "${part}"`);
     }
@@ -69,15 +117,22 @@ function collectAt(text: string, previous: Map<string, number> = new Map()): Map
   return previous;
 }
 
-/** `--manual 'w2=<expr>'` (repeatable): a hand-derived gradient per variable. */
-function collectManual(text: string, previous: Map<string, string> = new Map()): Map<string, string> {
-  const eq = text.indexOf('=');
-  const name = text.slice(0, eq).trim();
-  if (eq < 0 || !NAME.test(name) || text.slice(eq + 1).trim() === '') {
-    throw new InvalidArgumentError(`--manual takes name=<expression>, e.g. --manual 'w2=2*(y-a)*y*(1-y)*h', got "${text}"`);
+/** `--manual 'w2=<expr>'`, `--manual @file`, `--manual -` (repeatable): hand-derived gradients. */
+function collectManual(text: string, previous: ManualEntry[] = []): ManualEntry[] {
+  let entries: ManualEntry[];
+  try {
+    entries = parseManual(readSource(text, '--manual'));
+  } catch (e) {
+    // Commander prints an option parser's InvalidArgumentError as a usage error.
+    if (e instanceof UsageError) throw new InvalidArgumentError(e.message);
+    throw e;
   }
-  if (previous.has(name)) throw new InvalidArgumentError(`--manual gives ${name} twice`);
-  previous.set(name, text.slice(eq + 1));
+  for (const entry of entries) {
+    if (previous.some((p) => p.name === entry.name)) {
+      throw new InvalidArgumentError(`${entry.origin ? `${entry.origin}: ` : ''}--manual gives ${entry.name} twice`);
+    }
+    previous.push(entry);
+  }
   return previous;
 }
 
@@ -85,185 +140,217 @@ function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Rows of text in aligned columns (numbers right-aligned). */
-function table(header: readonly string[], rows: readonly (readonly string[])[], right: ReadonlySet<number>): string {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
-  const line = (cells: readonly string[]): string =>
-    cells.map((s, c) => (right.has(c) ? s.padStart(widths[c]!) : s.padEnd(widths[c]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
-}
-
 // ---------------------------------------------------------------------------------------------
-// Expressions on the command line.
+// Pictures.
 
-interface ModelAt {
-  readonly program: Program;
-  readonly variables: readonly string[];
-  readonly at: Readonly<Record<string, number>>;
+/** The options shared by every command that draws: `--max-nodes`, `--rankdir`, `--precision`. */
+interface PictureOptions {
+  readonly maxNodes: number;
+  readonly rankdir: 'LR' | 'TB';
+  readonly precision: number;
 }
 
-/** Parses the model and checks that `--at` gives every variable (the expression error names all that are missing). */
-function modelAt(source: string, at: Map<string, number> | undefined): ModelAt {
-  const program = parseExpression(source);
-  const variables = freeVariables(program);
-  const given = at ?? new Map<string, number>();
-  const extra = [...given.keys()].filter((k) => !variables.includes(k));
-  if (extra.length) {
-    throw new UsageError(`--at gives ${extra.join(', ')}, which the expression does not use (its variables: ${variables.join(', ') || 'none'})`);
+function withPictureOptions(command: Command): Command {
+  return command
+    .option('--max-nodes <n>', 'the most Values a picture may hold (Graphviz slows down sharply past a few thousand)', integer('--max-nodes', 1), DEFAULT_MAX_NODES)
+    .option('--rankdir <dir>', 'picture layout: LR (left to right) or TB (top to bottom)', oneOf('--rankdir', ['LR', 'TB'] as const), 'LR' as const)
+    .option('--precision <n>', 'significant digits of the numbers drawn', integer('--precision', 1, 17), 4);
+}
+
+/** DOT text, with the picture-size limit reported in terms of the command's own flag. */
+function dotText(root: Value, o: PictureOptions, marks?: ReadonlyMap<Value, string>): string {
+  const options: DotOptions = { maxNodes: o.maxNodes, rankdir: o.rankdir, precision: o.precision, ...(marks ? { marks } : {}) };
+  try {
+    return toDot(root, options);
+  } catch (e) {
+    const size = e instanceof RangeError ? /the graph has (\d+) Values/.exec(e.message) : null;
+    if (!size) throw e;
+    throw new UsageError(`the picture would hold ${size[1]} Values, over the limit of ${o.maxNodes}: Graphviz could take minutes to lay it out. ` +
+      `Raise the limit with --max-nodes ${size[1]}, or draw a smaller part of the model.`);
   }
-  buildGraph(program, Object.fromEntries(given)); // throws the unbound-variable error with its caret
-  return { program, variables, at: Object.fromEntries(given) };
 }
 
-async function writePicture(path: string, root: Value, marks?: ReadonlyMap<Value, string>, only?: '.svg' | '.dot'): Promise<void> {
+/** The picture's format, from the file's extension (checked before any work is done). */
+function pictureKind(path: string, only?: '.svg' | '.dot'): '.svg' | '.dot' {
   const ext = extname(path).toLowerCase();
   if (only !== undefined && ext !== only) throw new UsageError(`this file must end in ${only}, got "${path}"`);
   if (ext !== '.svg' && ext !== '.dot') throw new UsageError(`the output file must end in .svg or .dot, got "${path}"`);
-  const dot = toDot(root, marks ? { marks } : {});
-  const text = ext === '.dot' ? dot : await renderSvg(dot);
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, text);
+  return ext;
+}
+
+async function writePicture(path: string, root: Value, o: PictureOptions, marks?: ReadonlyMap<Value, string>): Promise<void> {
+  const dot = dotText(root, o, marks);
+  await writeFileAtomic(path, pictureKind(path) === '.dot' ? dot : await renderSvg(dot));
+}
+
+/**
+ * Runs the writes after the results are printed: each is tried even if an earlier one failed; the
+ * failures are thrown afterwards (each is reported, and the worst exit code wins).
+ */
+async function afterResults(writes: readonly (() => Promise<void>)[]): Promise<void> {
+  const failures: unknown[] = [];
+  for (const write of writes) {
+    try {
+      await write();
+    } catch (e) {
+      failures.push(e);
+    }
+  }
+  if (failures.length === 1) throw failures[0];
+  if (failures.length > 1) throw new SeveralFailures(failures);
+}
+
+/** More than one write failed: each is reported. */
+class SeveralFailures extends Error {
+  constructor(readonly failures: readonly unknown[]) {
+    super(`${failures.length} outputs failed`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Commands.
 
 const LEARNER_MODEL = 'h = sigmoid(w1*x + b1); y = sigmoid(w2*h + b2); (y - a)^2';
+const MODEL_ARGUMENT = 'the model, e.g. "h = sigmoid(w*x + b); (h - a)^2"; @FILE reads it from a file, - from standard input';
+
+/** The version in package.json, found by walking up from this file (src/cli/ under ts-node, dist/src/cli/ when built). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'micrograd-ts' && typeof pkg.version === 'string') return pkg.version;
+    } catch { /* not here: look further up */ }
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
+}
+
+/** A usage error is one line: commander's message with its suggestion (if any) on the same line. */
+const oneLine = { outputError: (text: string, write: (s: string) => void) => write(`${text.trim().split('\n').join(' ')}\n`) };
+
+/** The code the last command asked to exit with (1 when a check disagrees). */
+let resultCode: ExitCode = EXIT.ok;
 
 function buildProgram(): Command {
   const program = new Command('micrograd')
-    .description('A scalar autodiff engine: the learner\'s 1-1-1 network, gradient checks and DOT graphs of the backward pass.')
-    .version('0.1.0')
+    .description('A scalar autodiff engine: the learner\'s 1-1-1 network, gradient checks and DOT graphs of the backward pass.\nWith no command, runs demo.')
+    .version(packageVersion())
     .showSuggestionAfterError(true)
     .exitOverride()
-    // A usage error is one line; the details are in --help.
-    .configureOutput({ outputError: (text, write) => write(`${text.split('\n')[0]!}\n`) });
+    .configureOutput(oneLine)
+    .addHelpText('afterAll', `\n${EXIT_CODES_HELP}`);
 
-  const command = (name: string, opts?: { isDefault?: boolean }): Command =>
-    program.command(name, opts).exitOverride().configureOutput({ outputError: (text, write) => write(`${text.split('\n')[0]!}\n`) });
+  const command = (name: string): Command =>
+    program.command(name).exitOverride().configureOutput(oneLine).showSuggestionAfterError(true);
 
-  command('demo', { isDefault: true })
-    .description('the learner\'s 1-1-1 sigmoid network: manual vs autodiff gradients, and why it never learns parity (what `npm start` runs)')
+  command('demo')
+    .description('the learner\'s 1-1-1 sigmoid network: manual vs autodiff gradients, and why it never learns parity (the default command; `npm start` runs it with --out graphs)')
     .option('--seed <n>', 'seed for the initial weights and the sample picks', integer('--seed', 0, SEED_MAX), DEFAULT_SEED)
     .option('--steps <n>', 'SGD steps per training run', integer('--steps', 1), 10_000)
-    .option('--out <dir>', 'folder for the graph files', 'graphs')
-    .option('--no-files', 'write no files')
+    .option('--out <dir>', 'write the loss chart and a backward-pass graph into this folder (nothing is written without it)', folder('--out'))
     .option('--json', 'print the whole report (with the full gradient table) as one JSON document')
     .addHelpText('after', '\nExamples:\n  micrograd demo\n  micrograd demo --seed 7 --json > report.json\n  micrograd demo --out /tmp/graphs')
-    .action(async (o: { seed: number; steps: number; out: string; files: boolean; json?: boolean }) => {
+    .action(async (o: { seed: number; steps: number; out?: string; json?: boolean }) => {
       // Loaded on demand: the charts' renderer (vega) takes a while to import.
-      const { runDemo } = await import('../learner/node.js');
+      const { runDemo, writeDemoFiles } = await import('../learner/node.js');
       const { formatDemoReport } = await import('../learner/report.js');
-      const report = await runDemo({
-        seed: o.seed, steps: o.steps, outDir: o.files ? o.out : null,
-        progress: terminalProgress(!o.json && Boolean(process.stdout.isTTY)),
-      });
+      let report = await runDemo({ seed: o.seed, steps: o.steps, progress: terminalProgress(!o.json && Boolean(process.stdout.isTTY)) });
+      // The files are listed in the report, so they are written first; a failure is reported after it.
+      let failure: unknown;
+      if (o.out !== undefined) {
+        try {
+          report = { ...report, files: await writeDemoFiles(o.out, report) };
+        } catch (e) {
+          failure = e;
+        }
+      }
       if (o.json) printJson(report);
       else process.stdout.write(`${formatDemoReport(report)}\n`);
+      if (failure !== undefined) throw failure;
     });
 
-  command('grad')
+  withPictureOptions(command('grad')
     .description('the value of an expression and its gradient with respect to every variable')
-    .argument('<expr>', 'the model, e.g. "h = sigmoid(w*x + b); (h - a)^2"')
+    .argument('<expr>', MODEL_ARGUMENT)
     .option('--at <name=value,...>', 'the variables\' values (repeatable)', collectAt)
     .option('--json', 'print {"value": …, "gradients": {…}}')
-    .option('--dot <file>', 'write the backward pass as DOT')
-    .option('--svg <file>', 'write the backward pass as SVG')
-    .addHelpText('after', `\nExample:\n  micrograd grad "${LEARNER_MODEL}" --at x=0.2222,a=1,w1=0.3,b1=0,w2=-0.2,b2=0`)
-    .action(async (source: string, o: { at?: Map<string, number>; json?: boolean; dot?: string; svg?: string }) => {
-      const m = modelAt(source, o.at);
+    .option('--dot <file>', 'write the backward pass as DOT', fileName('--dot'))
+    .option('--svg <file>', 'write the backward pass as SVG', fileName('--svg')))
+    .addHelpText('after', `\nExamples:\n  micrograd grad "${LEARNER_MODEL}" --at x=0.2222,a=1,w1=0.3,b1=0,w2=-0.2,b2=0\n  micrograd grad @model.txt --at x=1 --svg graph.svg`)
+    .action(async (expr: string, o: PictureOptions & { at?: Map<string, number>; json?: boolean; dot?: string; svg?: string }) => {
+      if (o.dot !== undefined) pictureKind(o.dot, '.dot');
+      if (o.svg !== undefined) pictureKind(o.svg, '.svg');
+      const m = modelAt(readSource(expr, 'the model'), o.at);
       const g = buildGraph(m.program, m.at);
       g.output.backward();
       const gradients = Object.fromEntries([...g.variables].map(([name, v]) => [name, v.grad]));
-      if (o.dot) await writePicture(o.dot, g.output, undefined, '.dot');
-      if (o.svg) await writePicture(o.svg, g.output, undefined, '.svg');
-      if (o.json) return printJson({ value: g.output.data, gradients });
-      const rows = [['value', String(g.output.data)], ...Object.entries(gradients).map(([n, d]) => [`∂/∂${n}`, String(d)])];
-      process.stdout.write(`${table(['', ''], rows, new Set()).split('\n').slice(1).join('\n')}\n`);
+      if (o.json) {
+        printJson({ value: g.output.data, gradients });
+      } else {
+        const rows = [['value', String(g.output.data)], ...Object.entries(gradients).map(([n, d]) => [`∂/∂${n}`, String(d)])];
+        process.stdout.write(`${table(['', ''], rows, new Set()).split('\n').slice(1).join('\n')}\n`);
+      }
+      await afterResults([
+        ...(o.dot !== undefined ? [() => writePicture(o.dot!, g.output, o)] : []),
+        ...(o.svg !== undefined ? [() => writePicture(o.svg!, g.output, o)] : []),
+      ]);
     });
 
-  command('check')
-    .description('check hand-derived gradients against autodiff and central differences (exit 1 if any disagrees)')
-    .argument('<expr>', 'the model; its named intermediates may be used in the manual formulas')
+  withPictureOptions(command('check')
+    .description('check hand-derived gradients against autodiff as identities, and say what is wrong with each (exit 1 if any is not ok)')
+    .argument('<expr>', `${MODEL_ARGUMENT}; its named intermediates may be used in the manual formulas`)
     .option('--at <name=value,...>', 'the variables\' values (repeatable)', collectAt)
-    .requiredOption('--manual <name=expr>', 'a hand-derived ∂output/∂name (repeatable)', collectManual)
-    .option('--json', 'print {"ok": …, "rows": [{"name", "manual", "autodiff", "numeric", "absError", "relError", "ok"}]}')
-    .option('--svg <file>', 'write the backward pass as SVG, the disagreeing leaves marked red')
+    .requiredOption('--manual <name=expr>', 'a hand-derived ∂output/∂name, for a variable or a named intermediate (repeatable); @FILE or - reads one name=expr per line', collectManual)
+    .option('--points <n>', 'random points checked besides the given one', integer('--points', 1, 1000), DEFAULT_POINTS)
+    .option('--seed <n>', 'seed for the random points', integer('--seed', 0, SEED_MAX), DEFAULT_DIAGNOSIS_SEED)
+    .option('--fixed <names>', 'variables held at their given values, such as data and labels: --fixed x,a (repeatable)', collectNames('--fixed'))
+    .option('--rtol <x>', 'a fixed tolerance atol + rtol·|autodiff| in place of the rounding bound', nonNegativeNumber('--rtol'))
+    .option('--atol <x>', 'the same, with or without --rtol (the one not given is 0)', nonNegativeNumber('--atol'))
+    .option('--json', 'print {"ok", "points", "seed", "fixed", "tolerance", "rows": [{"name", "manual", "autodiff", "numeric", "absError", "relError", "allowed", "ok", "agreesAtPoint", "diagnosis"}]}')
+    .option('--svg <file>', 'write the backward pass as SVG, the nodes each diagnosis names marked red', fileName('--svg')))
     .addHelpText('after', [
       '',
-      'Verdicts: manual agrees with autodiff when |manual − autodiff| ≤ 1e-12 + 1e-9·|autodiff|;',
-      'autodiff is itself checked against central differences (eps 1e-6, atol 1e-5, rtol 1e-3).',
+      'A formula is ok when it matches autodiff at the given point and at --points random points around it',
+      '(each variable moved by 0.5·max(|x|, 1)·u, u uniform in [−1, 1]), within 4× the first-order rounding',
+      'bounds of both evaluations. Otherwise the diagnosis is the first of scaled, substitution, missing-factor,',
+      'extra-factor, missing-path, point-only and unexplained that holds; unchecked when too few points carry',
+      'information. autodiff is also compared with central differences (eps 1e-6, atol 1e-5, rtol 1e-3).',
       '',
       'Example (the learner\'s Δw2 rule, which multiplies by w2 where h belongs):',
       `  micrograd check "${LEARNER_MODEL}" \\`,
-      '    --at x=0.2222,a=1,w1=0.3,b1=0,w2=-0.2,b2=0 \\',
+      '    --at x=0.2222,a=1,w1=0.3,b1=0,w2=-0.2,b2=0 --fixed x,a \\',
       '    --manual \'w2=2*(y-a)*y*(1-y)*w2\' --manual \'b2=2*(y-a)*y*(1-y)\'',
     ].join('\n'))
-    .action(async (source: string, o: { at?: Map<string, number>; manual: Map<string, string>; json?: boolean; svg?: string }) => {
-      const m = modelAt(source, o.at);
-      const unknown = [...o.manual.keys()].filter((n) => !m.variables.includes(n));
-      if (unknown.length) {
-        throw new UsageError(`--manual names ${unknown.join(', ')}, which ${unknown.length === 1 ? 'is not a variable' : 'are not variables'} of the expression (its variables: ${m.variables.join(', ') || 'none'})`);
-      }
-      // The engine's gradient and central differences, by the one gradcheck implementation.
-      // A step x ± eps outside the model's domain must reach gradcheck as the engine's NonFiniteError
-      // (that input's numeric gradient is then unavailable), not as a mistake in the user's text.
-      const report = gradcheck((xs: Readonly<Record<string, Value>>) => {
-        try {
-          return buildGraph(m.program, xs).output;
-        } catch (e) {
-          throw e instanceof ExpressionError && e.cause instanceof NonFiniteError ? e.cause : e;
-        }
-      }, m.at);
-      const g = buildGraph(m.program, m.at);
-      g.output.backward();
-      const scope = Object.fromEntries([...g.names].map(([n, v]) => [n, v.data]));
-      const rows = [...o.manual].map(([name, formula]) => {
-        let manual: number;
-        try {
-          manual = buildGraph(parseExpression(formula), scope).output.data;
-        } catch (e) {
-          if (e instanceof ExpressionError) throw new ExpressionError(e.code, `in --manual ${name}: ${e.reason}`, formula, e.offset);
-          throw e;
-        }
-        const r = report.rows.find((row) => row.name === name)!;
-        const autodiff = g.variables.get(name)!.grad;
-        const c = agrees(manual, autodiff, EXACT_TOLERANCE);
-        return {
-          name, manual, autodiff, numeric: r.numeric, absError: c.absError, relError: c.relError, ok: c.ok,
-          engineVsNumeric: r.verdict, numericUnavailable: r.numericUnavailable,
-        };
+    .action(async (expr: string, o: PictureOptions & {
+      at?: Map<string, number>; manual: ManualEntry[]; points: number; seed: number; fixed?: string[];
+      rtol?: number; atol?: number; json?: boolean; svg?: string;
+    }) => {
+      if (o.svg !== undefined) pictureKind(o.svg, '.svg');
+      const m = modelAt(readSource(expr, 'the model'), o.at);
+      const report = checkManual(m, o.manual, {
+        points: o.points, seed: o.seed, fixed: o.fixed ?? [],
+        ...(o.rtol !== undefined ? { rtol: o.rtol } : {}), ...(o.atol !== undefined ? { atol: o.atol } : {}),
       });
-      const ok = rows.every((r) => r.ok);
-      if (o.svg) {
-        const marks = new Map(rows.filter((r) => !r.ok).map((r) => [g.variables.get(r.name)!, mismatchNote(r.manual, r.autodiff)] as const));
-        await writePicture(o.svg, g.output, marks, '.svg');
-      }
-      if (o.json) {
-        printJson({ ok, rows: rows.map(({ engineVsNumeric: _, numericUnavailable: __, ...r }) => r) });
-      } else {
-        const f = (x: number | null): string => (x === null ? 'n/a' : formatNumber(x, 6));
-        const body = rows.map((r) => [r.name, f(r.manual), f(r.autodiff), f(r.numeric), formatNumber(r.absError, 2), formatNumber(r.relError, 2), r.ok ? 'ok' : 'WRONG']);
-        process.stdout.write(`${table(['name', 'manual', 'autodiff', 'numeric', 'abs err', 'rel err', 'verdict'], body, new Set([1, 2, 3, 4, 5]))}\n`);
-        for (const r of rows) if (r.numericUnavailable) process.stdout.write(`note: no central difference for ${r.name}: ${r.numericUnavailable}\n`);
-        const suspicious = rows.filter((r) => r.engineVsNumeric === 'MISMATCH').map((r) => r.name);
-        if (suspicious.length) process.stdout.write(`note: autodiff and central differences disagree for ${suspicious.join(', ')} (a kink such as relu at 0, or a badly scaled input)\n`);
-        process.stdout.write(ok ? 'All manual gradients agree with autodiff.\n' : `${rows.filter((r) => !r.ok).length} of ${rows.length} manual gradients disagree with autodiff.\n`);
-      }
-      if (!ok) process.exitCode = 1;
+      if (o.json) printJson(checkJson(report));
+      else process.stdout.write(formatCheck(report));
+      if (!report.ok) resultCode = EXIT.disagrees;
+      if (o.svg !== undefined) await afterResults([() => writePicture(o.svg!, report.graph.output, o, checkMarks(report))]);
     });
 
-  command('dot')
+  withPictureOptions(command('dot')
     .description('draw an expression\'s backward pass: DOT text or an SVG picture, by the file\'s extension')
-    .argument('<expr>', 'the model')
+    .argument('<expr>', MODEL_ARGUMENT)
     .option('--at <name=value,...>', 'the variables\' values (repeatable)', collectAt)
-    .requiredOption('-o, --output <file>', 'FILE.svg or FILE.dot')
+    .requiredOption('-o, --output <file>', 'FILE.svg or FILE.dot', fileName('--output')))
     .addHelpText('after', '\nExample:\n  micrograd dot "(x*w + b)^2" --at x=2,w=-1,b=0.5 -o graph.svg')
-    .action(async (source: string, o: { at?: Map<string, number>; output: string }) => {
-      const m = modelAt(source, o.at);
+    .action(async (expr: string, o: PictureOptions & { at?: Map<string, number>; output: string }) => {
+      pictureKind(o.output);
+      const m = modelAt(readSource(expr, 'the model'), o.at);
       const g = buildGraph(m.program, m.at);
       g.output.backward();
-      await writePicture(o.output, g.output);
+      await writePicture(o.output, g.output, o);
       process.stdout.write(`wrote ${o.output}\n`);
     });
 
@@ -298,29 +385,38 @@ function buildProgram(): Command {
     .description('micrograd\'s demo: a 2-16-16-1 relu MLP trained on two moons, with decision-boundary and loss plots')
     .option('--seed <n>', 'seed for the data and the initial weights', integer('--seed', 0, SEED_MAX), 1)
     .option('--steps <n>', 'full-batch SGD steps', integer('--steps', 1), 100)
-    .option('--out <dir>', 'folder for moons-boundary.svg and moons-loss.svg', 'graphs')
-    .option('--no-files', 'write no files')
+    .option('--out <dir>', 'write moons-boundary.svg and moons-loss.svg into this folder (nothing is written without it)', folder('--out'))
     .option('--json', 'print the run (loss and accuracy per step, trained parameters) as JSON')
     .addHelpText('after', '\nExamples:\n  micrograd moons\n  micrograd moons --seed 3 --out /tmp/moons')
-    .action(async (o: { seed: number; steps: number; out: string; files: boolean; json?: boolean }) => {
-      const { runMoons } = await import('../learner/node.js');
-      const r = await runMoons({
-        seed: o.seed, steps: o.steps, outDir: o.files ? o.out : null,
-        progress: terminalProgress(!o.json && Boolean(process.stdout.isTTY)),
-      });
-      if (o.json) return printJson(r);
-      const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
-      process.stdout.write([
-        `moons: ${r.points} points, noise ${r.noise}, seed ${r.seed}; MLP ${r.architecture}, ${r.parameters} parameters`,
-        `${r.steps} full-batch SGD steps in ${r.trainSeconds.toFixed(2)} s: loss ${formatNumber(r.final.loss, 4)}, training accuracy ${pct(r.final.accuracy)}`,
-        r.firstPerfectStep === null ? 'never reached 100 % accuracy' : `first at 100 % accuracy at step ${r.firstPerfectStep}`,
-        ...(r.files.length ? [`Files: ${r.files.join(', ')}`] : []),
-      ].join('\n') + '\n');
+    .action(async (o: { seed: number; steps: number; out?: string; json?: boolean }) => {
+      const { trainMoonsRun } = await import('../learner/node.js');
+      const run = trainMoonsRun({ seed: o.seed, steps: o.steps, progress: terminalProgress(!o.json && Boolean(process.stdout.isTTY)) });
+      let r = run.result;
+      let failure: unknown;
+      if (o.out !== undefined) {
+        try {
+          r = { ...r, files: await run.writeFiles(o.out) };
+        } catch (e) {
+          failure = e;
+        }
+      }
+      if (o.json) {
+        printJson(r);
+      } else {
+        const pct = (x: number): string => `${(100 * x).toFixed(0)} %`;
+        process.stdout.write([
+          `moons: ${r.points} points, noise ${r.noise}, seed ${r.seed}; MLP ${r.architecture}, ${r.parameters} parameters`,
+          `${r.steps} full-batch SGD steps in ${r.trainSeconds.toFixed(2)} s: loss ${formatNumber(r.final.loss, 4)}, training accuracy ${pct(r.final.accuracy)}`,
+          r.firstPerfectStep === null ? 'never reached 100 % accuracy' : `first at 100 % accuracy at step ${r.firstPerfectStep}`,
+          ...(r.files.length ? [`Files: ${r.files.join(', ')}`] : []),
+        ].join('\n') + '\n');
+      }
+      if (failure !== undefined) throw failure;
     });
 
   command('graphs')
     .description('regenerate the example pictures committed under graphs/ (the learner\'s network, micrograd\'s expression, moons)')
-    .option('--out <dir>', 'folder to write them to', 'graphs')
+    .option('--out <dir>', 'folder to write them to', folder('--out'), 'graphs')
     .addHelpText('after', '\nExample:\n  micrograd graphs --out /tmp/graphs')
     .action(async (o: { out: string }) => {
       const { writeExampleGraphs } = await import('./graphs.js');
@@ -331,43 +427,53 @@ function buildProgram(): Command {
   return program;
 }
 
+/** Prints a failure (every one, when several writes failed) and returns the exit code. */
+function report(e: unknown): ExitCode {
+  const all = e instanceof SeveralFailures ? e.failures : [e];
+  let code: ExitCode = EXIT.ok;
+  for (const one of all) {
+    const f = failureOf(one);
+    if (f.message) process.stderr.write(`${f.message}\n`);
+    code = worst(code, f.code);
+  }
+  return code;
+}
+
 /** Runs the command line; resolves to the exit code. */
-async function main(argv: readonly string[]): Promise<number> {
-  process.exitCode = undefined;
+async function main(argv: readonly string[]): Promise<ExitCode> {
+  resultCode = EXIT.ok;
   try {
     await buildProgram().parseAsync(argv as string[]);
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return resultCode;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // Help and version are not errors; otherwise commander has printed its one-line message.
-      return ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(e.code) ? 0 : 2;
-    }
-    if (e instanceof ExpressionError) {
-      process.stderr.write(`error: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof UsageError || e instanceof NonFiniteError || e instanceof RangeError || e instanceof TypeError) {
-      process.stderr.write(`error: ${e.message.split('\n')[0]}\n`);
-      return 2;
-    }
-    process.stderr.write(`error: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    // A failed write after a check's verdict: the worse of the two codes.
+    return worst(resultCode, report(e));
   }
 }
 
 /**
- * An expression that starts with a minus (`micrograd grad "-x^2" …`) would be read as an option:
- * for the commands that take one, a leading space keeps it an argument (the parser ignores it).
+ * Prepares the arguments: with no command (nothing, or only options such as `--seed 3`) the
+ * command is `demo`; and an expression that starts with a minus (`micrograd grad "-x^2" …`) would
+ * be read as an option, so for the commands that take one a leading space keeps it an argument.
+ * `demo` is not commander's default command, so that a mistyped command is reported as one.
  */
-function protectExpression(argv: readonly string[]): string[] {
+function prepareArguments(argv: readonly string[]): string[] {
   const args = [...argv];
-  const k = args.findIndex((a, i) => i >= 2 && !a.startsWith('-'));
+  const first = args[2];
+  if (first === undefined || (first.startsWith('-') && !['-h', '--help', '-V', '--version'].includes(first))) args.splice(2, 0, 'demo');
+  const k = 2;
   const next = args[k + 1];
-  if (k >= 0 && ['grad', 'check', 'dot'].includes(args[k]!) && next !== undefined
-    && /^-[^-]/.test(next) && !['-h', '-o'].includes(next)) {
+  if (['grad', 'check', 'dot'].includes(args[k]!) && next !== undefined && /^-[^-]/.test(next) && !['-h', '-o'].includes(next)) {
     args[k + 1] = ` ${next}`;
   }
   return args;
 }
 
-process.exitCode = await main(protectExpression(process.argv));
+// A reader that stops early (`micrograd demo --json | head -1`) closes the pipe: end quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(EXIT.ok);
+  process.stderr.write(`error: cannot write to standard output: ${e.code ?? e.message}\n`);
+  process.exit(EXIT.outputFailure);
+});
+
+process.exitCode = await main(prepareArguments(process.argv));

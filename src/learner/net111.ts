@@ -142,7 +142,35 @@ export function learnerDeltas(p: Params, x: number, a: number, lr: number): Para
   };
 }
 
-/** Which factor of the learner's rule is wrong, per parameter (`null`: the rule is right). */
+/** The network in the expression language: the model `micrograd check` and the diagnosis read. */
+export const NET111_MODEL = 'h = sigmoid(w1*x + b1); y = sigmoid(w2*h + b2); (y - a)^2';
+
+/** The correct hand formulas of `manualGradients`, in the expression language over NET111_MODEL's names. */
+export const MANUAL_FORMULAS: Readonly<Record<ParamName, string>> = Object.freeze({
+  w1: '2*(y - a)*y*(1 - y)*w2*h*(1 - h)*x',
+  b1: '2*(y - a)*y*(1 - y)*w2*h*(1 - h)',
+  w2: '2*(y - a)*y*(1 - y)*h',
+  b2: '2*(y - a)*y*(1 - y)',
+});
+
+/**
+ * The learner's rules as the gradients they claim (their Δ divided by the learning rate), written
+ * with the script's own names: gradient_y = der_cost(E) = 2E, der_sigmoid(s) = s·(1 − s), and the
+ * undefined gradient_h read as in `learnerDeltas`. The report diagnoses these; it stores no
+ * explanation of its own.
+ */
+export const LEARNER_FORMULAS: Readonly<Record<ParamName, string>> = Object.freeze({
+  w2: 'gradient_y = 2*(y - a); gradient_y*y*(1 - y)*w2',
+  b2: 'gradient_y = 2*(y - a); gradient_y*y*(1 - y)',
+  w1: 'gradient_h = 2*(y - a)*y*(1 - y)*w2; gradient_h*h*(1 - h)*w1',
+  b1: 'gradient_h = 2*(y - a)*y*(1 - y)*w2; gradient_h*h*(1 - h)',
+});
+
+/**
+ * Sentences about the learner's two wrong rules, written by hand before the report computed its
+ * diagnoses (`LEARNER_FORMULAS` and `diagnoseGradient`); notebook 01 still prints them.
+ * @deprecated The report no longer reads them.
+ */
 export const LEARNER_MISTAKES: Readonly<Record<ParamName, string | null>> = {
   w2: 'Δw2 multiplies by w2 where h belongs: y = σ(w2·h + b2), so ∂(w2·h + b2)/∂w2 = h, giving ∂L/∂w2 = δ2·h.',
   w1: 'Δw1 multiplies by w1 where x belongs (∂(w1·x + b1)/∂w1 = x), and its gradient_h is never defined in the script: ∂L/∂w1 = δ2·w2·h(1−h)·x.',
@@ -231,12 +259,16 @@ export function train(options: TrainOptions): TrainResult {
  * that y is monotone in x over a grid of `points` inputs in [0, 1]: dy/dx = y(1−y)·w2·h(1−h)·w1 has
  * the sign of w1·w2 everywhere. Returns how many were monotone and the largest violation seen.
  */
-export function checkMonotone(options: { settings?: number; points?: number; scale?: number; seed?: number } = {}): {
+export function checkMonotone(options: {
+  settings?: number; points?: number; scale?: number; seed?: number;
+  /** The function whose monotonicity is checked (default: the network's output y); a test can hand it one that is not monotone. */
+  model?: (p: Params, x: number) => number;
+} = {}): {
   settings: number;
   monotone: number;
   largestViolation: number;
 } {
-  const { settings = 5000, points = 41, scale = 10, seed = DEFAULT_SEED } = options;
+  const { settings = 5000, points = 41, scale = 10, seed = DEFAULT_SEED, model = (p: Params, x: number) => predict(p, x).y } = options;
   const rng = createRng(seed);
   let monotone = 0, largestViolation = 0;
   for (let s = 0; s < settings; s++) {
@@ -245,7 +277,7 @@ export function checkMonotone(options: { settings?: number; points?: number; sca
       w2: rng.uniform(-scale, scale), b2: rng.uniform(-scale, scale),
     };
     const ys: number[] = [];
-    for (let k = 0; k < points; k++) ys.push(predict(p, k / (points - 1)).y);
+    for (let k = 0; k < points; k++) ys.push(model(p, k / (points - 1)));
     // The direction is the sign of w1·w2; a step against it is a violation.
     const direction = Math.sign(p.w1 * p.w2);
     let worst = 0;

@@ -3,11 +3,11 @@
  * `micrograd-ts/learner`, with their pictures written to files (SVG charts by vega, graphs by
  * graphviz-cli).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Value } from '../engine/value.js';
 import { noProgress, type ProgressFactory } from '../tools/progress.js';
 import { writeGraph } from '../node/render.js';
+import { ensureDirectory, writeFileAtomic } from '../node/files.js';
 import { decisionRegionSvg, lineChartSvg, panelChartSvg } from '../node/plot.js';
 import { bestMonotoneFit } from './isotonic.js';
 import { PARAM_NAMES, buildNet111, trainingSet, type Params, type TrainResult } from './net111.js';
@@ -28,12 +28,21 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoReport>
   const { outDir = null, ...rest } = options;
   const report = demoReport(rest);
   if (outDir === null) return report;
-  const runs = [report.parity.learner, report.parity.correct, report.threshold.correct, report.threshold.learner];
-  return { ...report, files: await writeDemoFiles(outDir, report.initial, report.gradients.rows, runs) };
+  return { ...report, files: await writeDemoFiles(outDir, report) };
 }
 
-async function writeDemoFiles(outDir: string, initial: Params, rows: readonly GradientRow[], runs: readonly TrainResult[]): Promise<string[]> {
-  await mkdir(outDir, { recursive: true });
+/**
+ * Writes a demo report's pictures into `outDir` (made if missing) and returns their paths: the loss
+ * chart and one sample's backward pass. Apart from `runDemo` so that a caller can show the report
+ * before a file error. @throws OutputError
+ */
+export async function writeDemoFiles(outDir: string, report: DemoReport): Promise<string[]> {
+  const runs = [report.parity.learner, report.parity.correct, report.threshold.correct, report.threshold.learner];
+  return writeDemoPictures(outDir, report.initial, report.gradients.rows, runs);
+}
+
+async function writeDemoPictures(outDir: string, initial: Params, rows: readonly GradientRow[], runs: readonly TrainResult[]): Promise<string[]> {
+  await ensureDirectory(outDir);
   const name = (r: TrainResult): string =>
     `${r.target}, ${r.rules === 'learner' ? 'learner\'s rules' : 'correct gradients'}`;
   const chart = await lineChartSvg({
@@ -44,7 +53,7 @@ async function writeDemoFiles(outDir: string, initial: Params, rows: readonly Gr
     rules: [{ name: 'parity: best monotone fit (2/9)', y: bestMonotoneFit(trainingSet('parity').map((s) => s.a)).mse }],
   });
   const chartPath = join(outDir, 'net111-loss.svg');
-  await writeFile(chartPath, chart);
+  await writeFileAtomic(chartPath, chart);
 
   // One sample's backward pass at the start, with the learner's wrong gradients marked on it.
   const sample = trainingSet('parity')[1]!; // raw x = 2, a = 1
@@ -89,7 +98,22 @@ export interface MoonsResult {
 
 /** The whole demo: trains, then (unless `outDir` is null) writes the two pictures. */
 export async function runMoons(options: MoonsRunOptions = {}): Promise<MoonsResult> {
-  const { outDir = null, gridSize = 60, progress = noProgress, ...trainOptions } = options;
+  const { outDir = null, ...rest } = options;
+  const run = trainMoonsRun(rest);
+  return outDir === null ? run.result : { ...run.result, files: await run.writeFiles(outDir) };
+}
+
+/** A finished moons run, whose pictures are not written yet. */
+export interface MoonsRun {
+  /** The run's figures (`files` empty). */
+  readonly result: MoonsResult;
+  /** Writes the two pictures into `outDir` (made if missing); resolves to their paths. @throws OutputError */
+  writeFiles(outDir: string): Promise<string[]>;
+}
+
+/** Trains as `runMoons` does but leaves the pictures to the caller (who can show the figures before a file error). */
+export function trainMoonsRun(options: Omit<MoonsRunOptions, 'outDir'> = {}): MoonsRun {
+  const { gridSize = 60, progress = noProgress, ...trainOptions } = options;
   const steps = trainOptions.steps ?? 100;
   const bar = progress('moons, 2-16-16-1 relu, SGD', steps);
   const start = performance.now();
@@ -115,12 +139,14 @@ export async function runMoons(options: MoonsRunOptions = {}): Promise<MoonsResu
     trainSeconds,
     model: model.toJSON(),
   };
-  const files = outDir === null ? [] : await writeMoonsFiles(outDir, training, gridSize, result.seed);
-  return { ...result, files };
+  return {
+    result: { ...result, files: [] },
+    writeFiles: (outDir) => writeMoonsPictures(outDir, training, gridSize, result.seed),
+  };
 }
 
-async function writeMoonsFiles(outDir: string, t: MoonsTraining, gridSize: number, seed: number): Promise<string[]> {
-  await mkdir(outDir, { recursive: true });
+async function writeMoonsPictures(outDir: string, t: MoonsTraining, gridSize: number, seed: number): Promise<string[]> {
+  await ensureDirectory(outDir);
   const percent = (a: number): string => `${(100 * a).toFixed(0)} %`;
   const boundary = await decisionRegionSvg({
     title: 'Moons: decision regions of the trained 2-16-16-1 MLP',
@@ -144,7 +170,7 @@ async function writeMoonsFiles(outDir: string, t: MoonsTraining, gridSize: numbe
   });
   const boundaryPath = join(outDir, 'moons-boundary.svg');
   const lossPath = join(outDir, 'moons-loss.svg');
-  await writeFile(boundaryPath, boundary);
-  await writeFile(lossPath, chart);
+  await writeFileAtomic(boundaryPath, boundary);
+  await writeFileAtomic(lossPath, chart);
   return [boundaryPath, lossPath];
 }

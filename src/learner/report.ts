@@ -5,12 +5,16 @@
  */
 import { bestMonotoneFit } from './isotonic.js';
 import {
-  PARAM_NAMES, LEARNER_MISTAKES, RAW_MAX, DEFAULT_SEED, buildNet111, checkMonotone,
-  initialParams, learnerDeltas, manualGradients, net111Graph, predict, train, trainingSet,
+  PARAM_NAMES, LEARNER_FORMULAS, MANUAL_FORMULAS, NET111_MODEL, RAW_MAX, DEFAULT_SEED, buildNet111, checkMonotone,
+  initialParams, net111Graph, predict, train, trainingSet,
   type ParamName, type Params, type TrainResult,
 } from './net111.js';
 import { createRng } from '../tools/random.js';
-import { agrees, EXACT_TOLERANCE, FINITE_DIFFERENCE_TOLERANCE, gradcheck, type Comparison } from '../tools/gradcheck.js';
+import { agrees, FINITE_DIFFERENCE_TOLERANCE, gradcheck, type Comparison } from '../tools/gradcheck.js';
+import {
+  agreementAtPoint, diagnoseGradient, ROUNDING_TOLERANCE,
+  type Diagnosis, type PointAgreement, type ToleranceRule,
+} from '../tools/diagnose.js';
 import type { Value } from '../engine/value.js';
 import { fitParity, type ParityResult } from './parity.js';
 import { noProgress, type ProgressFactory } from '../tools/progress.js';
@@ -31,9 +35,10 @@ export interface GradientRow {
   readonly a: number;
   readonly param: ParamName;
   readonly autodiff: number;
+  /** The correct hand formula (MANUAL_FORMULAS). */
   readonly manual: number;
   readonly numeric: number;
-  /** The learner's Δ divided by the learning rate: what their rule claims ∂L/∂param is. */
+  /** What the learner's rule claims ∂L/∂param is: their Δ divided by the learning rate (LEARNER_FORMULAS). */
   readonly learner: number;
   readonly manualVsAutodiff: Comparison;
   readonly autodiffVsNumeric: Comparison;
@@ -52,8 +57,10 @@ export interface ParamSummary {
   readonly learnerDisagreements: number;
   /** The row where the learner's rule is furthest from autodiff. */
   readonly worstLearnerRow: GradientRow;
-  /** Why the learner's rule is wrong, or null when it is right. */
-  readonly learnerMistake: string | null;
+  /** The learner's rule, as the gradient it claims (LEARNER_FORMULAS). */
+  readonly learnerRule: string;
+  /** What is wrong with it, diagnosed at the worst row's point (x and a held); null when it is right. */
+  readonly learnerDiagnosis: Diagnosis | null;
 }
 
 export interface DemoReport {
@@ -61,7 +68,8 @@ export interface DemoReport {
   readonly steps: number;
   readonly lr: number;
   readonly initial: Params;
-  readonly tolerances: { readonly exact: typeof EXACT_TOLERANCE; readonly finiteDifference: typeof FINITE_DIFFERENCE_TOLERANCE };
+  /** Exact sources agree within a rounding bound (`agreementAtPoint`); against central differences, gradcheck's tolerance. */
+  readonly tolerances: { readonly exact: ToleranceRule; readonly finiteDifference: typeof FINITE_DIFFERENCE_TOLERANCE };
   readonly gradients: { readonly summary: readonly ParamSummary[]; readonly rows: readonly GradientRow[] };
   readonly parity: { readonly learner: TrainResult; readonly correct: TrainResult };
   readonly monotonicity: {
@@ -89,29 +97,42 @@ const LR = 0.1;
 function compareRow(phase: GradientRow['phase'], p: Params, raw: number, x: number, a: number): GradientRow[] {
   // The engine's gradient and central differences, from the one gradcheck implementation.
   const check = gradcheck((v: Readonly<Record<ParamName, Value>>) => net111Graph(v, x, a).loss, p);
-  const manual = manualGradients(p, x, a);
-  const learner = learnerDeltas(p, x, a, LR);
+  // The hand formulas and the learner's rules, each against autodiff within both rounding bounds.
+  const at = { ...p, x, a };
+  const byName = (list: readonly PointAgreement[]) => Object.fromEntries(list.map((c) => [c.name, c])) as Record<ParamName, PointAgreement>;
+  const manual = byName(agreementAtPoint(NET111_MODEL, at, MANUAL_FORMULAS));
+  const learner = byName(agreementAtPoint(NET111_MODEL, at, LEARNER_FORMULAS));
   return PARAM_NAMES.map((param) => {
     const row = check.rows.find((r) => r.name === param)!;
     if (row.numeric === null || row.analytic === null) {
       throw new Error(`gradient check failed for ${param}: ${row.numericUnavailable ?? row.analyticUnavailable}`);
     }
-    const learnerGrad = learner[param] / LR;
     const autodiff = row.analytic; // the engine's gradient, from gradcheck's own backward pass
     return {
       phase, raw, x, a, param,
       autodiff,
-      manual: manual[param],
+      manual: manual[param].manual,
       numeric: row.numeric,
-      learner: learnerGrad,
-      manualVsAutodiff: agrees(manual[param], autodiff, EXACT_TOLERANCE),
+      learner: learner[param].manual,
+      manualVsAutodiff: against(manual[param], autodiff),
       autodiffVsNumeric: agrees(autodiff, row.numeric, FINITE_DIFFERENCE_TOLERANCE),
-      learnerVsAutodiff: agrees(learnerGrad, autodiff, EXACT_TOLERANCE),
+      learnerVsAutodiff: against(learner[param], autodiff),
     };
   });
 }
 
-function summarise(rows: readonly GradientRow[]): ParamSummary[] {
+/** A formula's agreement, against gradcheck's autodiff number, with the allowed difference it came with. */
+function against(c: PointAgreement, autodiff: number): Comparison {
+  const absError = Math.abs(c.manual - autodiff);
+  const relError = absError === 0 ? 0 : autodiff === 0 ? Infinity : absError / Math.abs(autodiff);
+  return { absError, relError, allowed: c.allowed, ok: absError <= c.allowed };
+}
+
+/**
+ * One summary per parameter of the gradient table's rows: does every row agree, and the worst one.
+ * `diagnoses` gives what is wrong with each learner rule that disagrees (see `diagnoseLearnerRules`).
+ */
+export function summarise(rows: readonly GradientRow[], diagnoses: Partial<Record<ParamName, Diagnosis>> = {}): ParamSummary[] {
   return PARAM_NAMES.map((param) => {
     const mine = rows.filter((r) => r.param === param);
     const worst = (f: (r: GradientRow) => number): GradientRow =>
@@ -128,9 +149,29 @@ function summarise(rows: readonly GradientRow[]): ParamSummary[] {
       learnerOk,
       learnerDisagreements: mine.filter((r) => !r.learnerVsAutodiff.ok).length,
       worstLearnerRow,
-      learnerMistake: learnerOk ? null : LEARNER_MISTAKES[param] ?? 'the rule disagrees with autodiff',
+      learnerRule: LEARNER_FORMULAS[param],
+      learnerDiagnosis: learnerOk ? null : diagnoses[param] ?? null,
     };
   });
+}
+
+/**
+ * What is wrong with each learner rule that disagrees with autodiff, computed by `diagnoseGradient`
+ * at the point of its worst row (the sample's x and a held fixed), not described by stored text.
+ */
+export function diagnoseLearnerRules(
+  rows: readonly GradientRow[], params: Readonly<Record<GradientRow['phase'], Params>>,
+  rules: Readonly<Record<ParamName, string>> = LEARNER_FORMULAS,
+): Partial<Record<ParamName, Diagnosis>> {
+  const out: Partial<Record<ParamName, Diagnosis>> = {};
+  for (const param of PARAM_NAMES) {
+    const wrong = rows.filter((r) => r.param === param && !r.learnerVsAutodiff.ok);
+    if (wrong.length === 0) continue;
+    const worst = wrong.reduce((w, r) => (r.learnerVsAutodiff.absError > w.learnerVsAutodiff.absError ? r : w));
+    const at = { ...params[worst.phase], x: worst.x, a: worst.a };
+    out[param] = diagnoseGradient(NET111_MODEL, at, { [param]: rules[param] }, { fixed: ['x', 'a'] }).rows[0]!.diagnosis;
+  }
+  return out;
 }
 
 /** Runs every part of the learner's case (no files: `runDemo` in `micrograd-ts/learner/node` writes them). */
@@ -174,8 +215,8 @@ export function demoReport(options: DemoOptions = {}): DemoReport {
 
   const report: DemoReport = {
     seed, steps, lr: LR, initial,
-    tolerances: { exact: EXACT_TOLERANCE, finiteDifference: FINITE_DIFFERENCE_TOLERANCE },
-    gradients: { summary: summarise(rows), rows },
+    tolerances: { exact: ROUNDING_TOLERANCE, finiteDifference: FINITE_DIFFERENCE_TOLERANCE },
+    gradients: { summary: summarise(rows, diagnoseLearnerRules(rows, { start: initial, trained: correctParity.final })), rows },
     parity: { learner: learnerParity, correct: correctParity },
     monotonicity: {
       isotonicFloor: floor.mse,
@@ -219,7 +260,11 @@ export function formatDemoReport(r: DemoReport): string {
 
   const rowsPer = r.gradients.summary[0]?.rows ?? 0;
   line(`1. The gradients, for the 9 samples at the start and after training (${rowsPer} per parameter)`);
-  line(`   exact sources agree when |Δ| ≤ ${r.tolerances.exact.atol} + ${r.tolerances.exact.rtol}·|ref|; against central differences, ${r.tolerances.finiteDifference.atol} + ${r.tolerances.finiteDifference.rtol}·|ref|`);
+  const exact = r.tolerances.exact;
+  const exactRule = exact.rule === 'rounding'
+    ? `within ${exact.safety}× their first-order rounding bounds`
+    : `when |Δ| ≤ ${exact.atol} + ${exact.rtol}·|ref|`;
+  line(`   exact sources agree ${exactRule}; against central differences, when |Δ| ≤ ${r.tolerances.finiteDifference.atol} + ${r.tolerances.finiteDifference.rtol}·|ref|`);
   line('   param   manual vs autodiff     autodiff vs numeric    learner\'s rule vs autodiff');
   for (const s of r.gradients.summary) {
     const m = `${s.manualOk ? 'ok' : 'MISMATCH'} (rel ≤ ${fmt(s.worstManualRelError, 2)})`;
@@ -230,7 +275,13 @@ export function formatDemoReport(r: DemoReport): string {
       : `WRONG in ${s.learnerDisagreements}/${s.rows}: e.g. x=${w.raw}/9 ${w.phase}: ${fmt(w.learner)} vs ${fmt(w.autodiff)}`;
     line(`   ${s.param.padEnd(7)} ${m.padEnd(22)} ${n.padEnd(22)} ${l}`);
   }
-  for (const s of r.gradients.summary) if (s.learnerMistake) line(`   ✗ ${s.learnerMistake}`);
+  for (const s of r.gradients.summary) {
+    const d = s.learnerDiagnosis;
+    if (d === null) continue;
+    line(`   ✗ ${s.param}: the rule ${s.learnerRule}`);
+    line(`     ${d.kind}: ${d.text}`);
+    if (d.corrected !== null) line(`     corrected: ${d.corrected}`);
+  }
   const right = r.gradients.summary.filter((s) => s.learnerOk).map((s) => s.param);
   if (right.length) line(`   ✓ ${right.join(', ')}: the learner's rules are right (reading the undefined gradient_h as 2E·σ′(y)·w2).`);
   line();
@@ -272,6 +323,6 @@ export function formatDemoReport(r: DemoReport): string {
   line('   Normalise test inputs as the training data was (x/9); 16 is outside the data either way.');
   line();
   if (r.files.length) line(`Files: ${r.files.join(', ')}`);
-  line('The full gradient table: --json (e.g. npm start --silent -- --json).');
+  line('The full gradient table: --json (e.g. npx micrograd demo --json).');
   return out.join('\n');
 }

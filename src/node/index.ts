@@ -4,6 +4,7 @@
  */
 export { renderSvg, writeGraph } from './render.js';
 export type { GraphFiles } from './render.js';
+export { OutputError } from './files.js';
 export { terminalProgress } from './terminal-progress.js';
 export { renderVegaLite, lineChartSvg, decisionRegionSvg, panelChartSvg } from './plot.js';
 export type { Series, LineChartOptions, DecisionRegionOptions, PanelChartOptions } from './plot.js';

@@ -2,12 +2,11 @@
  * DOT text to SVG with graphviz-cli (Graphviz compiled to WebAssembly: no system Graphviz needed),
  * and graph files on disk. Node-only: graphviz-cli pulls in `canvas` and Node's worker threads.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { renderGraphFromSource } from 'graphviz-cli';
 import { Value } from '../engine/value.js';
 import { describeUnknown } from '../engine/describe.js';
 import { toDot, type DotOptions } from '../tools/dot.js';
+import { writeFileAtomic } from './files.js';
 
 const FONT_WIDTH_WARNING = /^Warning: no value for width of non-ASCII character \d+\. Falling back to width of space character\r?\n?/gm;
 let muted = false;
@@ -56,7 +55,8 @@ export interface GraphFiles {
 
 /**
  * Writes `<base>.dot` and `<base>.svg` side by side (a trailing `.dot` or `.svg` on `basePath` is
- * dropped; missing directories are made). `source` is a Value to draw with `options`, or DOT text.
+ * dropped; missing folders are made, one level at a time). Each file is written atomically; a failure is an
+ * `OutputError` naming the path. `source` is a Value to draw with `options`, or DOT text.
  * Nothing is written if rendering fails.
  */
 export async function writeGraph(source: Value | string, basePath: string, options?: DotOptions): Promise<GraphFiles> {
@@ -75,8 +75,7 @@ export async function writeGraph(source: Value | string, basePath: string, optio
   const svg = await renderSvg(dot);
   const base = basePath.replace(/\.(dot|svg)$/, '');
   const files = { dotPath: `${base}.dot`, svgPath: `${base}.svg` };
-  await mkdir(dirname(base), { recursive: true });
-  await writeFile(files.dotPath, dot);
-  await writeFile(files.svgPath, svg);
+  await writeFileAtomic(files.dotPath, dot);
+  await writeFileAtomic(files.svgPath, svg);
   return files;
 }

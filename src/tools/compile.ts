@@ -34,7 +34,9 @@
  *   a gradient that overflows, throw `NonFiniteError`. Ops that depend on no differentiated input
  *   take no part in the backward pass, so their local derivatives are not checked.
  */
-import { NonFiniteError, Value, backwardOrder, topologicalOrder, type OpName } from '../engine/value.js';
+import { NonFiniteError, Value, topologicalOrder, type OpName } from '../engine/value.js';
+import { backwardOrder } from '../engine/backward.js';
+import { OPS, OP_NAMES, type BinaryOp, type UnaryOp } from '../engine/ops.js';
 import { describeUnknown } from '../engine/describe.js';
 
 type Op = Exclude<OpName, ''>;
@@ -92,8 +94,8 @@ export interface CompiledFunction {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The engine's formulas, as JavaScript expression templates (they must stay identical to the
-// functions in value.ts: the tests compare the results bit for bit).
+// The engine's formulas: the op table's own functions, bound to names in the generated code (see
+// `tableBindings`), so that compiled results equal the engine's bit for bit by construction.
 
 /** Names the templates are filled with: operands a and b, the result r, and a temporary t. */
 interface Names {
@@ -117,48 +119,51 @@ interface Rule {
   readonly checkDerivative: boolean;
   /** The derivative uses the temporary: it is computed on the forward pass and kept. */
   readonly keepDerivative: boolean;
+  /** A domain rule (pow's negative base with a Value exponent): `(a, b, bIsValue)` → message or null. */
+  readonly domain?: (n: Names, bIsValue: boolean) => string;
 }
 
-const RULES: { readonly [O in Exclude<Op, 'sum'>]: Rule } = {
-  '+': { value: (n) => `${n.a} + ${n.b}`, mayFail: true, da: () => '1', db: () => '1', checkDerivative: false, keepDerivative: false },
-  '-': { value: (n) => `${n.a} - ${n.b}`, mayFail: true, da: () => '1', db: () => '-1', checkDerivative: false, keepDerivative: false },
-  '*': { value: (n) => `${n.a} * ${n.b}`, mayFail: true, da: (n) => n.b, db: (n) => n.a, checkDerivative: false, keepDerivative: false },
-  '/': {
-    value: (n) => `${n.a} / ${n.b}`, mayFail: true,
-    da: (n) => `1 / ${n.b}`, db: (n) => `-(${n.a} / ${n.b}) / ${n.b}`, checkDerivative: true, keepDerivative: false,
-  },
-  pow: {
-    value: (n) => `Math.pow(${n.a}, ${n.b})`, mayFail: true,
-    da: (n) => `${n.b} === 0 ? 0 : ${n.b} * Math.pow(${n.a}, ${n.b} - 1)`,
-    db: (n) => `${n.a} === 0 && ${n.b} > 0 ? 0 : ${n.r} * Math.log(${n.a})`,
-    checkDerivative: true, keepDerivative: false,
-  },
-  neg: { value: (n) => `-${n.a}`, mayFail: false, da: () => '-1', checkDerivative: false, keepDerivative: false },
-  exp: { value: (n) => `Math.exp(${n.a})`, mayFail: true, da: (n) => n.r, checkDerivative: false, keepDerivative: false },
-  log: { value: (n) => `Math.log(${n.a})`, mayFail: true, da: (n) => `1 / ${n.a}`, checkDerivative: true, keepDerivative: false },
-  tanh: {
-    temp: (n) => `Math.exp(-2 * Math.abs(${n.a}))`, value: (n) => `Math.tanh(${n.a})`, mayFail: false,
-    da: (n) => `(4 * ${n.t}) / ((1 + ${n.t}) * (1 + ${n.t}))`, checkDerivative: false, keepDerivative: true,
-  },
-  sigmoid: {
-    temp: (n) => `Math.exp(-Math.abs(${n.a}))`, value: (n) => `${n.a} >= 0 ? 1 / (1 + ${n.t}) : ${n.t} / (1 + ${n.t})`,
-    mayFail: false, da: (n) => `${n.t} / ((1 + ${n.t}) * (1 + ${n.t}))`, checkDerivative: false, keepDerivative: true,
-  },
-  relu: { value: (n) => `${n.a} > 0 ? ${n.a} : 0`, mayFail: false, da: (n) => `${n.a} > 0 ? 1 : 0`, checkDerivative: false, keepDerivative: false },
-  sqrt: { value: (n) => `Math.sqrt(${n.a})`, mayFail: true, da: (n) => `0.5 / ${n.r}`, checkDerivative: true, keepDerivative: false },
-  abs: {
-    value: (n) => `Math.abs(${n.a})`, mayFail: false,
-    da: (n) => `${n.a} > 0 ? 1 : ${n.a} < 0 ? -1 : 0`, checkDerivative: false, keepDerivative: false,
-  },
-  softplus: {
-    temp: (n) => `Math.exp(-Math.abs(${n.a}))`, value: (n) => `Math.max(${n.a}, 0) + Math.log1p(${n.t})`, mayFail: false,
-    da: (n) => `${n.a} >= 0 ? 1 / (1 + ${n.t}) : ${n.t} / (1 + ${n.t})`, checkDerivative: false, keepDerivative: true,
-  },
-  logsigmoid: {
-    temp: (n) => `Math.exp(-Math.abs(${n.a}))`, value: (n) => `Math.min(${n.a}, 0) - Math.log1p(${n.t})`, mayFail: false,
-    da: (n) => `${n.a} >= 0 ? ${n.t} / (1 + ${n.t}) : 1 / (1 + ${n.t})`, checkDerivative: false, keepDerivative: true,
-  },
-};
+type TablePart = 'temp' | 'value' | 'd' | 'da' | 'db' | 'domain';
+
+/** The name generated code uses for part `part` of op `op`'s table entry. */
+function tableName(op: Op, part: TablePart): string {
+  return `${OPS[op].method}_${part}`;
+}
+
+/** Declarations binding every table function that `source` calls, for the top of generated code. */
+function tableBindings(source: string): string {
+  const lines: string[] = [];
+  for (const op of OP_NAMES) {
+    for (const part of ['temp', 'value', 'd', 'da', 'db', 'domain'] as const) {
+      const name = tableName(op, part);
+      if (source.includes(`${name}(`)) lines.push(`const ${name} = OPS[${JSON.stringify(op)}].${part};`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function ruleOf(op: Exclude<Op, 'sum'>): Rule {
+  const def = OPS[op] as UnaryOp | BinaryOp;
+  if (def.arity === 1) {
+    const temp = (n: Names): string => (def.temp === undefined ? '0' : n.t);
+    return {
+      ...(def.temp === undefined ? {} : { temp: (n: Names) => `${tableName(op, 'temp')}(${n.a})` }),
+      value: (n) => `${tableName(op, 'value')}(${n.a}, ${temp(n)})`,
+      da: (n) => `${tableName(op, 'd')}(${n.a}, ${n.r}, ${temp(n)})`,
+      mayFail: def.mayFail, checkDerivative: def.derivativeMayFail, keepDerivative: def.temp !== undefined,
+    };
+  }
+  return {
+    value: (n) => `${tableName(op, 'value')}(${n.a}, ${n.b})`,
+    da: (n) => `${tableName(op, 'da')}(${n.a}, ${n.b}, ${n.r})`,
+    db: (n) => `${tableName(op, 'db')}(${n.a}, ${n.b}, ${n.r})`,
+    mayFail: def.mayFail, checkDerivative: def.derivativeMayFail, keepDerivative: false,
+    ...(def.domain !== undefined ? { domain: (n: Names, bIsValue: boolean) => `${tableName(op, 'domain')}(${n.a}, ${n.b}, ${bIsValue})` } : {}),
+  };
+}
+
+const RULES = Object.fromEntries(OP_NAMES.filter((op) => op !== 'sum').map((op) => [op, ruleOf(op as Exclude<Op, 'sum'>)])) as
+  { readonly [O in Exclude<Op, 'sum'>]: Rule };
 
 // How an op's operands are given, as in the engine's nodes (it decides which local derivatives
 // the engine stores, and so which it checks).
@@ -504,12 +509,11 @@ class Failures {
     return new NonFiniteError(`sum(${formatOperands(terms)}) is ${r}, not a finite number (${this.where(k)})`, 'sum', terms);
   }
 
-  /** pow with a Value exponent met a negative base. */
-  negativeBase(k: number): NonFiniteError {
+  /** Operands outside an op's domain (pow's negative base with a Value exponent). */
+  domain(k: number, why: string): NonFiniteError {
+    const ins = this.program.instructions[k]! as Instruction & { op: Op };
     const info = this.operands(k);
-    return new NonFiniteError(
-      `pow(${formatOperands(info)}): a negative base with a Value exponent has no real derivative ∂/∂b = aᵇ·ln a (${this.where(k)})`,
-      'pow', info);
+    return new NonFiniteError(`${ins.op}(${formatOperands(info)}): ${why} (${this.where(k)})`, ins.op, info);
   }
 
   /** A local derivative met on the backward pass is not finite. */
@@ -599,7 +603,7 @@ function tapeForwardSource(): string {
     const rule = RULES[op];
     const lines = [`const a = val[A[k]];`];
     if (form !== UNARY) lines.push(`const b = val[B[k]];`);
-    if (op === 'pow' && form === BOTH) lines.push(`if (a < 0) throw failures.negativeBase(k);`);
+    if (rule.domain && form !== CONST_B) lines.push(`{ const why = ${rule.domain(TAPE_NAMES, true)}; if (why !== null) throw failures.domain(k, why); }`);
     if (rule.temp) lines.push(`const t = ${rule.temp(TAPE_NAMES)};`);
     lines.push(`const r = ${rule.value(TAPE_NAMES)};`);
     if (rule.mayFail) lines.push(`if (r - r !== 0) throw failures.value(k, r);`);
@@ -687,12 +691,17 @@ function formName(form: Form): string {
   return ['unary', 'node node', 'node number', 'number node', 'n-ary', 'products'][form]!;
 }
 
+/** Runs `return function …` source with the table functions it calls bound. */
+function withTable(source: string): unknown {
+  return new Function('OPS', `${tableBindings(source)}\n${source}`)(OPS);
+}
+
 let tapeLoops: { forward: ForwardLoop; backward: BackwardLoop } | undefined;
 
 function loops(): { forward: ForwardLoop; backward: BackwardLoop } {
   tapeLoops ??= {
-    forward: new Function(tapeForwardSource())() as ForwardLoop,
-    backward: new Function(tapeBackwardSource())() as BackwardLoop,
+    forward: withTable(tapeForwardSource()) as ForwardLoop,
+    backward: withTable(tapeBackwardSource()) as BackwardLoop,
   };
   return tapeLoops;
 }
@@ -799,7 +808,7 @@ function generateSource(program: Program): string {
     }
     const rule = codeRule(program, ins);
     const names: Names = { a: args[0]!, b: args[1] ?? '', r: `v${s}`, t: `t${s}` };
-    if (ins.op === 'pow' && ins.form === BOTH) emit(`if (${names.a} < 0) return fail(x, G);`);
+    if (rule.domain && ins.form !== CONST_B) emit(`if (${rule.domain(names, true)} !== null) return fail(x, G);`);
     if (rule.temp) emit(`const t${s} = ${rule.temp(names)};`);
     emit(`const v${s} = ${rule.value(names)};${comment}`);
     if (rule.mayFail) emit(`if (v${s} - v${s} !== 0) return fail(x, G);`);
@@ -857,7 +866,8 @@ function generateSource(program: Program): string {
     for (let j = 0; j < gradientCount; j++) emit(`G[${j}] = 0;`);
   }
   emit(`return ${outputValue};`);
-  return `return function compiled(x, G) {\n${lines.join('\n')}\n};`;
+  const body = `return function compiled(x, G) {\n${lines.join('\n')}\n};`;
+  return `${tableBindings(body)}\n${body}`;
 }
 
 /**
@@ -897,7 +907,7 @@ function codeRunner(program: Program, source: string): Runner {
     tape(x, gradient === null ? null : new Float64Array(gradient.length));
     throw new Error('internal error: the compiled code found a non-finite number that the tape did not');
   };
-  return new Function('fail', source)(fail) as Runner;
+  return new Function('OPS', 'fail', source)(OPS, fail) as Runner;
 }
 
 // ---------------------------------------------------------------------------------------------

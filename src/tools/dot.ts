@@ -11,6 +11,7 @@
  * Graphviz build inside graphviz-cli draws HTML-like labels as the node's id.)
  */
 import { topologicalOrder, Value, type OpName } from '../engine/value.js';
+import { OPS, OP_NAMES } from '../engine/ops.js';
 import { describeUnknown } from '../engine/describe.js';
 
 /** A node to draw as wrong (red), with a note saying why. */
@@ -48,29 +49,14 @@ export interface DotOptions {
  */
 export const DEFAULT_MAX_NODES = 2000;
 
-/** The symbol drawn in the node of each operation. */
-export const OP_SYMBOLS: Readonly<Record<Exclude<OpName, ''>, string>> = {
-  '+': '+',
-  '-': '−',
-  '*': '×',
-  '/': '÷',
-  pow: 'pow',
-  neg: 'neg',
-  exp: 'exp',
-  log: 'log',
-  tanh: 'tanh',
-  sigmoid: 'σ',
-  relu: 'relu',
-  sum: 'Σ',
-  sqrt: '√',
-  abs: '|x|',
-  softplus: 'softplus',
-  logsigmoid: 'logσ',
-};
+/** The symbol drawn in the node of each operation (from the op table). */
+export const OP_SYMBOLS: Readonly<Record<Exclude<OpName, ''>, string>> =
+  Object.freeze(Object.fromEntries(OP_NAMES.map((name) => [name, OPS[name].symbol]))) as Readonly<Record<Exclude<OpName, ''>, string>>;
 
 // Operations whose two operands play different parts: their edges name the operand (a or b, as in
 // the engine's messages: a − b, a ÷ b, aᵇ).
-const ORDERED_OPS: ReadonlySet<OpName> = new Set<OpName>(['-', '/', 'pow']);
+const ORDERED_OPS: ReadonlySet<OpName> = new Set<OpName>(
+  OP_NAMES.filter((name) => OPS[name].arity === 2 && (OPS[name] as { ordered: boolean }).ordered));
 
 const STYLE = {
   leaf: '#dbeafe',

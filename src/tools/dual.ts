@@ -162,6 +162,43 @@ export class Dual {
     return unary('logsigmoid', this, -softplusValue(-x), logistic(-x));
   }
 
+  /** sin′ = cos */
+  sin(): Dual {
+    return unary('sin', this, Math.sin(this.value), Math.cos(this.value));
+  }
+
+  /** cos′ = −sin */
+  cos(): Dual {
+    return unary('cos', this, Math.cos(this.value), -Math.sin(this.value));
+  }
+
+  /** tan′ = 1/cos²x = sec²x. */
+  tan(): Dual {
+    const c = Math.cos(this.value);
+    return unary('tan', this, Math.tan(this.value), 1 / (c * c));
+  }
+
+  /** atan′ = 1/(1 + x²), from 1/x where x² would overflow. */
+  atan(): Dual {
+    const x = this.value;
+    const d = Math.abs(x) <= 1e150 ? 1 / (1 + x * x) : (1 / x) * (1 / x);
+    return unary('atan', this, Math.atan(x), d);
+  }
+
+  /** max(a, b): the gradient goes to the larger; at a tie, half to each (so max(x, x)′ = 1). */
+  max(other: DualOperand): Dual {
+    const b = operand(other, 'max');
+    const wa = this.value > b.value ? 1 : this.value < b.value ? 0 : 0.5;
+    return result('max', [this, b], Math.max(this.value, b.value), wa * this.tangent + (1 - wa) * b.tangent);
+  }
+
+  /** min(a, b): the gradient goes to the smaller; at a tie, half to each. */
+  min(other: DualOperand): Dual {
+    const b = operand(other, 'min');
+    const wa = this.value < b.value ? 1 : this.value > b.value ? 0 : 0.5;
+    return result('min', [this, b], Math.min(this.value, b.value), wa * this.tangent + (1 - wa) * b.tangent);
+  }
+
   toString(): string {
     return `Dual(value=${this.value}, tangent=${this.tangent})`;
   }

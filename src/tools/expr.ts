@@ -17,10 +17,15 @@
  *     power      = primary [ "^" unary ]
  *     primary    = number | name | function "(" expression { "," expression } ")" | "(" expression ")"
  *
- * Numbers are `3`, `3.`, `.5`, `1e-3`, `2.5E+2` (never signed: `-3` is a negation). Names are ASCII
+ * Numbers are `3`, `3.`, `.5`, `1e-3`, `2.5E+2` (never signed: `-3` is a negation). The minus sign
+ * U+2212 (−, as this library prints numbers) reads as `-`, in exponents too (`4.3e−19`). Names are ASCII
  * letters, digits and `_`, not starting with a digit; function names are reserved. `#` starts a
  * comment that runs to the end of the line. Inside parentheses, and after an operator, `=` or `,`,
  * a line break does not end the statement, so a long formula can be split across lines.
+ *
+ * Size: chains of `+ -` and of `* /` (`x*1 + x*2 + …`, 10⁴ terms and more) are parsed and walked
+ * without recursion. What nests (parentheses, calls, unary minus, the exponent of `^`) is parsed by
+ * recursion and bounded at `MAX_NESTING` levels; every walk over the AST after parsing is iterative.
  *
  * Building (`buildGraph`):
  * - A free name (one never assigned) is a variable: a leaf `Value` labelled with its name (from a
@@ -36,10 +41,9 @@
  *   `c` refer to that leaf; an alias (`h = x`) shares `x`'s Value and does not relabel it.
  * - A number-only output is returned as a constant leaf.
  */
-import {
-  Value, NonFiniteError,
-  add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, softplus, logsigmoid, sum,
-} from '../engine/value.js';
+import { Value, NonFiniteError, OP_FUNCTIONS, sum } from '../engine/value.js';
+import { neg } from '../engine/functions.js';
+import { OPS, OP_NAMES } from '../engine/ops.js';
 import type { OpName, Operand } from '../engine/value.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -59,8 +63,8 @@ export interface SourceSpan {
 
 export type BinaryOperator = '+' | '-' | '*' | '/' | '^';
 
-/** The engine ops that are written as function calls: every op except the operators'. */
-export type FunctionName = Exclude<OpName, '' | '+' | '-' | '*' | '/' | 'neg'>;
+/** The engine ops that are written as function calls (those with a `call` name in the op table). */
+export type FunctionName = { [K in keyof typeof OPS]: (typeof OPS)[K]['call'] extends string ? K : never }[keyof typeof OPS];
 
 /** A literal number; the parser only makes finite, non-negative ones (`-3` is a negation). */
 export interface NumberLiteral {
@@ -123,8 +127,7 @@ export interface Program {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The functions. Keyed by every engine op that is not an operator, so that a new op in the engine
-// is a compile error here until it is added (and test/expr.test.ts checks the same at run time).
+// The functions and operators: read from the op table, so a new op is callable by its `call` name.
 
 interface FunctionSpec {
   readonly min: number;
@@ -133,23 +136,20 @@ interface FunctionSpec {
   readonly apply: (args: readonly Operand[]) => Value;
 }
 
-function unaryFunction(f: (x: Value) => Value): FunctionSpec {
-  return { min: 1, max: 1, apply: (args) => f(args[0] as Value) };
+type OpFunction = (x: Operand, y?: Operand) => Value;
+
+function functionSpec(name: FunctionName): FunctionSpec {
+  const op = OPS[name];
+  if (op.arity === 'n') return { min: 1, max: Infinity, apply: (args) => sum(args) };
+  const f = OP_FUNCTIONS[op.method as keyof typeof OP_FUNCTIONS] as OpFunction;
+  return op.arity === 1
+    ? { min: 1, max: 1, apply: (args) => f(args[0] as Value) }
+    : { min: 2, max: 2, apply: (args) => f(args[0]!, args[1]!) };
 }
 
-const FUNCTIONS: { readonly [N in FunctionName]: FunctionSpec } = {
-  pow: { min: 2, max: 2, apply: (args) => pow(args[0]!, args[1]!) },
-  exp: unaryFunction(exp),
-  log: unaryFunction(log),
-  tanh: unaryFunction(tanh),
-  sigmoid: unaryFunction(sigmoid),
-  relu: unaryFunction(relu),
-  sum: { min: 1, max: Infinity, apply: (args) => sum(args) },
-  sqrt: unaryFunction(sqrt),
-  abs: unaryFunction(abs),
-  softplus: unaryFunction(softplus),
-  logsigmoid: unaryFunction(logsigmoid),
-};
+const FUNCTIONS = Object.fromEntries(
+  OP_NAMES.filter((name) => OPS[name].call !== null).map((name) => [OPS[name].call, functionSpec(name as FunctionName)]),
+) as { readonly [N in FunctionName]: FunctionSpec };
 
 /** The names callable in expressions. */
 export const FUNCTION_NAMES: readonly FunctionName[] = Object.freeze(Object.keys(FUNCTIONS) as FunctionName[]);
@@ -159,14 +159,17 @@ export const FUNCTION_ARITY: { readonly [N in FunctionName]: { readonly min: num
   Object.freeze(Object.fromEntries(FUNCTION_NAMES.map((n) => [n, Object.freeze({ min: FUNCTIONS[n].min, max: FUNCTIONS[n].max })]))) as
     { readonly [N in FunctionName]: { readonly min: number; readonly max: number } };
 
+const OPERATOR_NAMES = OP_NAMES.filter((name) => OPS[name].arity === 2 && (OPS[name] as { operator: string | null }).operator !== null);
+
 /** The engine op each operator builds (`'unary -'` is negation). */
 export const OPERATOR_OPS: { readonly [O in BinaryOperator | 'unary -']: Exclude<OpName, ''> } = Object.freeze({
-  '+': '+', '-': '-', '*': '*', '/': '/', '^': 'pow', 'unary -': 'neg',
-});
+  ...Object.fromEntries(OPERATOR_NAMES.map((name) => [(OPS[name] as { operator: string }).operator, name])),
+  'unary -': 'neg',
+}) as { readonly [O in BinaryOperator | 'unary -']: Exclude<OpName, ''> };
 
-const BINARY: { readonly [O in BinaryOperator]: (a: Operand, b: Operand) => Value } = {
-  '+': add, '-': sub, '*': mul, '/': div, '^': pow,
-};
+const BINARY = Object.fromEntries(OPERATOR_NAMES.map((name) => [
+  (OPS[name] as { operator: string }).operator, OP_FUNCTIONS[OPS[name].method as keyof typeof OP_FUNCTIONS],
+])) as { readonly [O in BinaryOperator]: (a: Operand, b: Operand) => Value };
 
 function isFunctionName(name: string): name is FunctionName {
   return Object.hasOwn(FUNCTIONS, name);
@@ -197,7 +200,10 @@ export type ExpressionErrorCode =
   | 'assigned-and-bound'
   | 'numeric';               // the engine rejected a value (e.g. log(0)); `cause` is its NonFiniteError
 
-/** Deeper nesting than this is rejected, so that no walk over the AST can overflow the stack. */
+/**
+ * Deeper nesting than this (parentheses, calls, unary minus, `^` exponents: what the parser reads by
+ * recursion) is rejected, so that parsing cannot overflow the stack. Chains of `+ - * /` do not nest.
+ */
 export const MAX_NESTING = 1000;
 
 /**
@@ -233,6 +239,12 @@ export class ExpressionError extends Error {
     this.offset = offset;
     this.excerpt = excerpt;
   }
+}
+
+/** The source line holding `offset`, with a caret under it (as in an `ExpressionError`'s excerpt). */
+export function sourceExcerpt(source: string, offset: number): string {
+  const at = locate(source, offset);
+  return makeExcerpt(at.lineText, at.column, at.line);
 }
 
 function locate(source: string, offset: number): { line: number; column: number; lineText: string } {
@@ -279,7 +291,9 @@ interface Token {
 }
 
 const SYMBOLS = new Set(['+', '-', '*', '/', '^', '(', ')', ',', '=', ';']);
-const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?/y;
+const NUMBER = /(?:\d+\.?\d*|\.\d+)(?:[eE][+\-\u2212]?\d+)?/y;
+/** U+2212 MINUS SIGN, read as `-`. */
+const MINUS_SIGN = '\u2212';
 const NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 const NUMBER_TAIL = /[A-Za-z0-9_.]*/y;
 const VALID_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -313,7 +327,7 @@ function tokenize(source: string): Token[] {
         const hint = /^[A-Za-z_]\w*$/.test(tail) && !/^[eE]\d*$/.test(tail) ? `; for a product write ${text}*${tail}` : '';
         fail('malformed-number', `malformed number '${text}${tail}'${hint}`, i);
       }
-      const value = Number(text);
+      const value = Number(text.replace(MINUS_SIGN, '-'));
       if (!Number.isFinite(value)) fail('number-out-of-range', `the number ${text} is too large`, i);
       tokens.push({ kind: 'number', text, value, span: span(i, i + text.length) });
       i += text.length;
@@ -322,8 +336,8 @@ function tokenize(source: string): Token[] {
       const text = NAME.exec(source)![0];
       tokens.push({ kind: 'name', text, value: 0, span: span(i, i + text.length) });
       i += text.length;
-    } else if (SYMBOLS.has(c)) {
-      tokens.push({ kind: 'symbol', text: c, value: 0, span: span(i, i + 1) });
+    } else if (SYMBOLS.has(c) || c === MINUS_SIGN) {
+      tokens.push({ kind: 'symbol', text: c === MINUS_SIGN ? '-' : c, value: 0, span: span(i, i + 1) });
       i++;
     } else {
       const ch = String.fromCodePoint(source.codePointAt(i)!);
@@ -368,9 +382,8 @@ class Parser {
   private pos = 0;
   /** The open `(` tokens, innermost last: line breaks inside them do not end a statement. */
   private readonly open: Token[] = [];
+  /** How deep the parser's recursion is (parentheses, calls, negations, exponents). */
   private depth = 0;
-  /** The height of each node made, to bound the depth of every later walk. */
-  private readonly heights = new WeakMap<Expression, number>();
 
   constructor(private readonly source: string, private readonly tokens: readonly Token[]) {}
 
@@ -398,17 +411,6 @@ class Parser {
   private peekOperand(): Token {
     this.skipNewlines();
     return this.tokens[this.pos]!;
-  }
-
-  private made<E extends Expression>(e: E, ...children: Expression[]): E {
-    let h = 0;
-    for (const c of children) h = Math.max(h, this.heights.get(c) ?? 1);
-    if (h + 1 > MAX_NESTING) {
-      const at = e.kind === 'binary' ? e.operatorSpan.start : e.span.start;
-      this.fail('too-deep', `the expression is nested more than ${MAX_NESTING} levels deep; split it into named steps (or use sum(...) for a long sum)`, at);
-    }
-    this.heights.set(e, h + 1);
-    return e;
   }
 
   private spanFrom(start: SourceSpan, end: number): SourceSpan {
@@ -468,10 +470,10 @@ class Parser {
   }
 
   private binary(op: Token, left: Expression, right: Expression): BinaryExpression {
-    return this.made({
+    return {
       kind: 'binary', operator: op.text as BinaryOperator, left, right,
       span: this.spanFrom(left.span, right.span.end), operatorSpan: op.span,
-    }, left, right);
+    };
   }
 
   // Every nested parse (parentheses, arguments, negations, exponents) passes through here, so this
@@ -479,13 +481,13 @@ class Parser {
   private parseUnary(): Expression {
     const t = this.peekOperand();
     if (++this.depth > MAX_NESTING) {
-      this.fail('too-deep', `the expression is nested more than ${MAX_NESTING} levels deep; split it into named steps`, t.span.start);
+      this.fail('too-deep', `the expression is nested more than ${MAX_NESTING} levels deep (parentheses, calls, negations and powers); split it into named steps`, t.span.start);
     }
     try {
       if (isSymbol(t, '-')) {
         this.advance();
         const operand = this.parseUnary();
-        return this.made({ kind: 'unary', operator: '-', operand, span: this.spanFrom(t.span, operand.span.end) }, operand);
+        return { kind: 'unary', operator: '-', operand, span: this.spanFrom(t.span, operand.span.end) };
       }
       const base = this.parsePrimary();
       const caret = this.peek();
@@ -502,7 +504,7 @@ class Parser {
     const t = this.peekOperand();
     if (t.kind === 'number') {
       this.advance();
-      return this.made({ kind: 'number', value: t.value, span: t.span });
+      return { kind: 'number', value: t.value, span: t.span };
     }
     if (t.kind === 'name') {
       this.advance();
@@ -510,7 +512,7 @@ class Parser {
       if (isFunctionName(t.text)) {
         this.fail('reserved-name', `'${t.text}' is a function; call it as ${t.text}(...)`, t.span.start);
       }
-      return this.made({ kind: 'identifier', name: t.text, span: t.span });
+      return { kind: 'identifier', name: t.text, span: t.span };
     }
     if (isSymbol(t, '(')) {
       this.advance();
@@ -579,7 +581,7 @@ class Parser {
       const expected = max === Infinity ? `at least ${plural(min, 'argument')}` : min === max ? plural(min, 'argument') : `${min} to ${max} arguments`;
       this.fail('wrong-arity', `${callee} takes ${expected}, got ${args.length}`, name.span.start);
     }
-    return this.made({ kind: 'call', callee, args, span: this.spanFrom(name.span, end.span.end), calleeSpan: name.span }, ...args);
+    return { kind: 'call', callee, args, span: this.spanFrom(name.span, end.span.end), calleeSpan: name.span };
   }
 }
 
@@ -618,14 +620,46 @@ function suggestFunction(name: string): string {
   return guess ? `; did you mean '${guess}'?` : `; the functions are ${FUNCTION_NAMES.join(', ')}`;
 }
 
-/** Identifier uses in source order. */
-function identifiers(e: Expression, out: Identifier[] = []): Identifier[] {
+/** An expression's operands, left to right. */
+function children(e: Expression): readonly Expression[] {
   switch (e.kind) {
-    case 'identifier': out.push(e); break;
-    case 'unary': identifiers(e.operand, out); break;
-    case 'binary': identifiers(e.left, out); identifiers(e.right, out); break;
-    case 'call': for (const a of e.args) identifiers(a, out); break;
-    case 'number': break;
+    case 'unary': return [e.operand];
+    case 'binary': return [e.left, e.right];
+    case 'call': return e.args;
+    default: return [];
+  }
+}
+
+/**
+ * Folds an expression bottom-up without recursion (a chain of 10⁴ `+` is 10⁴ levels deep):
+ * `combine` gets each node with its operands' results, operands visited left to right.
+ */
+function foldExpression<T>(root: Expression, combine: (e: Expression, parts: readonly T[]) => T): T {
+  const results: T[] = [];
+  const stack: { readonly e: Expression; expanded: boolean }[] = [{ e: root, expanded: false }];
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    const operands = children(top.e);
+    if (!top.expanded && operands.length > 0) {
+      top.expanded = true;
+      for (let k = operands.length - 1; k >= 0; k--) stack.push({ e: operands[k]!, expanded: false });
+      continue;
+    }
+    stack.pop();
+    const parts = operands.length > 0 ? results.splice(results.length - operands.length) : [];
+    results.push(combine(top.e, parts));
+  }
+  return results[0]!;
+}
+
+/** Identifier uses in source order. */
+function identifiers(root: Expression, out: Identifier[] = []): Identifier[] {
+  const stack: Expression[] = [root];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    if (e.kind === 'identifier') out.push(e);
+    const operands = children(e);
+    for (let k = operands.length - 1; k >= 0; k--) stack.push(operands[k]!);
   }
   return out;
 }
@@ -808,32 +842,32 @@ function engine(span: SourceSpan, source: string, run: () => Value): Value {
 
 // Numbers fold: an operation whose operands are all numbers is run on a throwaway leaf and only its
 // number is kept, so folding shares the engine's arithmetic and its finiteness checks.
-function evaluateExpression(e: Expression, scope: ReadonlyMap<string, Value>, source: string): Operand {
-  switch (e.kind) {
-    case 'number':
-      return e.value;
-    case 'identifier':
-      return scope.get(e.name)!;
-    case 'unary': {
-      const x = evaluateExpression(e.operand, scope, source);
-      return typeof x === 'number' ? -x : neg(x);
-    }
-    case 'binary': {
-      const a = evaluateExpression(e.left, scope, source);
-      const b = evaluateExpression(e.right, scope, source);
-      const f = BINARY[e.operator];
-      if (typeof a === 'number' && typeof b === 'number') return engine(e.operatorSpan, source, () => f(new Value(a), b)).data;
-      return engine(e.operatorSpan, source, () => f(a, b));
-    }
-    case 'call': {
-      const args = e.args.map((a) => evaluateExpression(a, scope, source));
-      const spec = FUNCTIONS[e.callee];
-      if (args.every((a) => typeof a === 'number')) {
-        return engine(e.calleeSpan, source, () => spec.apply([new Value(args[0] as number), ...args.slice(1)])).data;
+function evaluateExpression(root: Expression, scope: ReadonlyMap<string, Value>, source: string): Operand {
+  return foldExpression<Operand>(root, (e, parts) => {
+    switch (e.kind) {
+      case 'number':
+        return e.value;
+      case 'identifier':
+        return scope.get(e.name)!;
+      case 'unary': {
+        const x = parts[0]!;
+        return typeof x === 'number' ? -x : neg(x);
       }
-      return engine(e.calleeSpan, source, () => spec.apply(args));
+      case 'binary': {
+        const [a, b] = parts as [Operand, Operand];
+        const f = BINARY[e.operator];
+        if (typeof a === 'number' && typeof b === 'number') return engine(e.operatorSpan, source, () => f(new Value(a), b)).data;
+        return engine(e.operatorSpan, source, () => f(a, b));
+      }
+      case 'call': {
+        const spec = FUNCTIONS[e.callee];
+        if (parts.every((a) => typeof a === 'number')) {
+          return engine(e.calleeSpan, source, () => spec.apply([new Value(parts[0] as number), ...parts.slice(1)])).data;
+        }
+        return engine(e.calleeSpan, source, () => spec.apply(parts));
+      }
     }
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -864,26 +898,26 @@ function formatName(name: string): string {
   return name;
 }
 
-function formatAt(e: Expression, min: number): string {
-  const text = formatNode(e);
-  return strength(e) < min ? `(${text})` : text;
-}
-
-function formatNode(e: Expression): string {
-  switch (e.kind) {
-    case 'number': return formatNumber(e.value);
-    case 'identifier': return formatName(e.name);
-    case 'unary': return `-${formatAt(e.operand, 3)}`;
-    case 'call': return `${e.callee}(${e.args.map((a) => formatAt(a, 0)).join(', ')})`;
-    case 'binary':
-      switch (e.operator) {
-        // Left-associative: the right operand of equal strength needs parentheses.
-        case '+': case '-': return `${formatAt(e.left, 1)} ${e.operator} ${formatAt(e.right, 2)}`;
-        case '*': case '/': return `${formatAt(e.left, 2)} ${e.operator} ${formatAt(e.right, 3)}`;
-        // The base is an atom; the exponent may be anything from unary minus up (right-associative).
-        case '^': return `${formatAt(e.left, 5)}^${formatAt(e.right, 3)}`;
-      }
-  }
+/** Source text for one expression, built bottom-up without recursion. */
+function formatNode(root: Expression): string {
+  return foldExpression<string>(root, (e, parts) => {
+    // An operand weaker than `min` is parenthesized.
+    const at = (k: number, min: number): string => (strength(children(e)[k]!) < min ? `(${parts[k]!})` : parts[k]!);
+    switch (e.kind) {
+      case 'number': return formatNumber(e.value);
+      case 'identifier': return formatName(e.name);
+      case 'unary': return `-${at(0, 3)}`;
+      case 'call': return `${e.callee}(${parts.join(', ')})`;
+      case 'binary':
+        switch (e.operator) {
+          // Left-associative: the right operand of equal strength needs parentheses.
+          case '+': case '-': return `${at(0, 1)} ${e.operator} ${at(1, 2)}`;
+          case '*': case '/': return `${at(0, 2)} ${e.operator} ${at(1, 3)}`;
+          // The base is an atom; the exponent may be anything from unary minus up (right-associative).
+          case '^': return `${at(0, 5)}^${at(1, 3)}`;
+        }
+    }
+  });
 }
 
 /**

@@ -12,7 +12,8 @@
  * The Values themselves show the pass in progress: after each step, a node's `grad` reads its sum so
  * far (a leaf's reads its earlier gradient plus this pass's sum so far).
  */
-import { backwardOrder, NonFiniteError, Value } from '../engine/value.js';
+import { NonFiniteError, Value } from '../engine/value.js';
+import { backwardOrder } from '../engine/backward.js';
 import { describeUnknown } from '../engine/describe.js';
 
 /** One chain-rule update: grad(input) += grad(node) × ∂node/∂input. */

@@ -90,7 +90,7 @@ describe('micrograd check', () => {
     expect(close(w2.autodiff, HAND.w2)).toBe(true);
     expect(Math.abs(w2.numeric - HAND.w2)).toBeLessThan(1e-8);
     expect(close(w2.absError, Math.abs(delta2 * AT.w2 - HAND.w2))).toBe(true);
-    expect(Object.keys(w2).sort()).toEqual(['absError', 'autodiff', 'manual', 'name', 'numeric', 'ok', 'relError']);
+    expect(Object.keys(w2).sort()).toEqual(['absError', 'agreesAtPoint', 'allowed', 'autodiff', 'diagnosis', 'manual', 'name', 'numeric', 'ok', 'relError']);
   });
 
   it('exits 0 when every manual gradient agrees, and marks wrong leaves red in the SVG', () => {
@@ -103,8 +103,15 @@ describe('micrograd check', () => {
     expect(bad.stdout).toMatch(/WRONG/);
     const text = readFileSync(svg, 'utf8');
     expect(text).toMatch(/manual .* autodiff/);
-    // The marked leaf (w2) is drawn in the mark colour; no other node is.
-    expect(text.match(/#dc2626/g)?.length ?? 0).toBeGreaterThan(0);
+    // The nodes the diagnosis names are drawn in the mark colour, and no other node (nor any edge):
+    // w2, whose formula is wrong, and h, which belongs where w2 is written.
+    const groups = [...text.matchAll(/<g id="[^"]*" class="(node|edge)">([\s\S]*?)<\/g>/g)];
+    const red = groups.filter((g) => g[2]!.includes('#dc2626'));
+    expect(red.map((g) => g[1])).toEqual(['node', 'node']);
+    const w2 = red.find((g) => />w2</.test(g[2]!))!, hNode = red.find((g) => />h</.test(g[2]!))!;
+    expect(w2[2]).toMatch(/manual [−\d.]+ ≠ autodiff [−\d.]+/);
+    expect(hNode[2]).toMatch(/belongs where w2 is written/);
+    expect(text.match(/#dc2626/g)!.length).toBe(red.reduce((n, g) => n + g[2]!.match(/#dc2626/g)!.length, 0));
     const good = runCli(['check', MODEL, '--at', atArg, '--manual', 'w2=2*(y-a)*y*(1-y)*h', '--svg', join(tmp, 'check-ok.svg')]);
     expect(good.code).toBe(0);
     expect(readFileSync(join(tmp, 'check-ok.svg'), 'utf8')).not.toMatch(/#dc2626/);
@@ -159,26 +166,37 @@ describe('micrograd train', () => {
 });
 
 describe('usage', () => {
-  it('has --help on every command, with an example, exit 0', () => {
-    for (const cmd of ['demo', 'grad', 'check', 'dot', 'train']) {
+  it('has --help on every command (as listed by micrograd --help, so new ones too), with an example and the exit codes, exit 0', () => {
+    const top = runCli(['--help']);
+    const listed = /\nCommands:\n([\s\S]*?)\n\n/.exec(top.stdout)![1]!.split('\n')
+      .map((line) => /^ {2}(\w+)/.exec(line)?.[1]).filter((c): c is string => c !== undefined && c !== 'help');
+    expect(listed).toEqual(['demo', 'grad', 'check', 'dot', 'train', 'moons', 'graphs']);
+    for (const cmd of listed) {
       const r = runCli([cmd, '--help']);
       expect(r.code, cmd).toBe(0);
+      expect(r.stdout, cmd).toMatch(new RegExp(`^Usage: micrograd ${cmd} `));
       expect(r.stdout, cmd).toMatch(/Example/);
+      expect(r.stdout, cmd).toMatch(/Exit codes:/);
     }
   });
 
-  it('gives an unknown command or option one line on stderr and exit 2', () => {
-    for (const args of [['frobnicate'], ['grad', 'x', '--at', 'x=1', '--bogus'], ['grad', 'x', '--at', 'x']]) {
+  it('gives an unknown command or option one line on stderr naming it, and exit 2', () => {
+    for (const [args, message] of [
+      [['frobnicate'], /^error: unknown command 'frobnicate'$/],
+      [['grad', 'x', '--at', 'x=1', '--bogus'], /^error: unknown option '--bogus'$/],
+      [['grad', 'x', '--at', 'x'], /^error: option '--at <name=value,...>' argument 'x' is invalid\. --at takes name=value pairs/],
+    ] as const) {
       const r = runCli(args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr.trim(), args.join(' ')).toMatch(message);
     }
   });
 });
 
 describe('micrograd moons and graphs', () => {
   it('moons trains and reports as JSON, deterministic under the seed', () => {
-    const args = ['moons', '--steps', '5', '--no-files', '--json'];
+    const args = ['moons', '--steps', '5', '--json'];
     const r = runCli(args);
     expect(r.code).toBe(0);
     const run = JSON.parse(r.stdout) as { steps: number; points: number; curve: { loss: number }[]; final: { loss: number; accuracy: number }; files: string[] };
@@ -208,7 +226,7 @@ describe('edge cases a user meets', () => {
     const r = runCli(['check', 'log(x)', '--at', 'x=1e-7', '--manual', 'x=1/x']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/n\/a/);
-    expect(r.stdout).toMatch(/no central difference for x/);
+    expect(r.stdout).toMatch(/numeric is n\/a for x \(no central difference\)/);
   });
 
   it('refuses hexadecimal values and seeds the generator cannot tell apart', () => {

@@ -11,7 +11,7 @@ import {
 } from '../../src/index.js';
 import type { Operand } from '../../src/index.js';
 import { Dual, forwardGradient } from '../../src/index.js';
-import { setNextSerial } from '../../src/engine/value.js';
+import { setNextSerial } from '../../src/engine/storage.js';
 
 // ---------------------------------------------------------------------------------------------
 // Oracles and comparisons.
@@ -748,12 +748,13 @@ describe('node properties', () => {
 
   it('every node carries an op name from OP_NAMES', () => {
     expect([...OP_NAMES].sort()).toEqual(
-      ['+', '-', '*', '/', 'pow', 'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sum', 'sqrt', 'abs', 'softplus', 'logsigmoid'].sort(),
+      ['+', '-', '*', '/', 'pow', 'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sum', 'sqrt', 'abs', 'softplus', 'logsigmoid',
+        'sin', 'cos', 'tan', 'atan', 'max', 'min'].sort(),
     );
     const x = new Value(0.5), y = new Value(1.5);
     const nodes = [
       x.add(y), x.sub(y), x.mul(y), x.div(y), x.pow(y), x.neg(), x.exp(), x.log(), x.tanh(), x.sigmoid(), x.relu(),
-      Value.sum([x, y]), x.sqrt(), x.abs(), x.softplus(), x.logsigmoid(),
+      Value.sum([x, y]), x.sqrt(), x.abs(), x.softplus(), x.logsigmoid(), x.sin(), x.cos(), x.tan(), x.atan(), x.max(y), x.min(y),
     ];
     expect(nodes.map((n) => n.op).sort()).toEqual([...OP_NAMES].sort());
   });
@@ -1004,5 +1005,78 @@ describe('gradients that overflow across calls', () => {
     q.backward();
     // −a/b² = −1e200 exactly by hand (a = b).
     expect(b.grad / -1e200).toBeCloseTo(1, 12);
+  });
+});
+
+describe('a Value in plain JavaScript', () => {
+  it('refuses arithmetic and comparison with operators, naming the methods to use', () => {
+    const a = new Value(2), b = new Value(3);
+    const attempts: (() => unknown)[] = [
+      () => (a as unknown as number) * (b as unknown as number),
+      () => (a as unknown as number) < (b as unknown as number),
+      () => (a as unknown as number) + 1,
+      () => -(a as unknown as number),
+      () => Number(a),
+      () => Math.max(a as unknown as number, 1),
+    ];
+    for (const attempt of attempts) {
+      const e = catchError(attempt) as TypeError;
+      expect(e).toBeInstanceOf(TypeError);
+      expect(e.message).toContain('a.mul(b)');
+      expect(e.message).toContain('a.data');
+    }
+  });
+
+  it('still turns into a string wherever a string is asked for', () => {
+    const v = new Value(2, 'w');
+    expect(String(v)).toBe('Value(data=2, grad=0, label="w")');
+    expect(`${v}`).toBe(String(v));
+    expect(new Error(`bad ${v}`).message).toBe('bad Value(data=2, grad=0, label="w")');
+  });
+
+  it('prints as Value(data, grad, label) in console.log and util.inspect, not as its storage', async () => {
+    const { inspect } = await import('node:util');
+    const v = new Value(0.5, 'x').mul(3);
+    v.backward();
+    expect(inspect(v)).toBe('Value(data=1.5, grad=1)');
+    expect(inspect({ v })).toBe('{ v: Value(data=1.5, grad=1) }');
+    expect(inspect(v)).not.toContain('Float64Array');
+  });
+
+  it('serialises as { data, grad, label, op }, without its graph', () => {
+    const x = new Value(0.5, 'x');
+    const y = x.sigmoid().mul(x);
+    y.label = 'y';
+    y.backward();
+    expect(JSON.parse(JSON.stringify(y))).toEqual({ data: y.data, grad: 1, label: 'y', op: '*' });
+    expect(JSON.parse(JSON.stringify([x]))).toEqual([{ data: 0.5, grad: x.grad, label: 'x', op: '' }]);
+    expect(JSON.stringify(y).length).toBeLessThan(100);
+  });
+});
+
+describe('negative zero', () => {
+  // An interior node all of whose shares are −0 (here through relu′ = 0 times −1 times 3) read −0
+  // after a pass that visited it and +0 after one that skipped it. Both must read +0.
+  const build = (): { a: Value; t: Value; d: Value } => {
+    const a = new Value(2);
+    const t = a.mul(3);
+    const d = t.mul(-1).relu().mul(5).add(a);
+    return { a, t, d };
+  };
+
+  it('reads +0 after a pass that skips it and after one that visits it', () => {
+    const { a, t, d } = build();
+    d.backward(); // first pass: nothing below the off relu was ever written, so it is skipped
+    expect(Object.is(t.grad, 0)).toBe(true);
+    d.backward(); // second pass: the graph was touched, so it is visited, and its shares are −0
+    expect(Object.is(t.grad, 0)).toBe(true);
+    expect(a.grad).toBe(2);
+  });
+
+  it('reads +0 when every pass visits it (a hand-set interior grad turns skipping off)', () => {
+    const { t, d } = build();
+    t.grad = 7;
+    d.backward();
+    expect(Object.is(t.grad, 0)).toBe(true);
   });
 });

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   autodiffGradients, buildNet111, checkMonotone, learnerDeltas, manualGradients, PARAM_NAMES, train, trainingSet,
+  LEARNER_FORMULAS, MANUAL_FORMULAS, NET111_MODEL,
   type Params,
 } from '../../src/learner/net111.js';
 import { createRng } from '../../src/tools/random.js';
+import { buildGraph } from '../../src/tools/expr.js';
 
 const sigma = (z: number): number => 1 / (1 + Math.exp(-z));
 /** The loss as a plain function, for central differences: an oracle independent of the engine. */
@@ -66,6 +68,23 @@ describe('the learner\'s 1-1-1 network', () => {
     expect(Math.abs(d.w1 / lr - m.w1)).toBeGreaterThan(1e-4);
   });
 
+  it('checkMonotone counts a non-monotone function as such, and a monotone one as monotone', () => {
+    // A bump in x (down then up for w1 > 0) is monotone for no setting with w1 ≠ 0.
+    const bump = checkMonotone({ settings: 200, seed: 3, model: (p, x) => p.w1 * (x - 0.5) ** 2 });
+    expect(bump.monotone).toBe(0);
+    // Its largest violation is at most the bump's height on [0, 1], |w1|·0.25, with |w1| ≤ scale = 10.
+    expect(bump.largestViolation).toBeGreaterThan(0);
+    expect(bump.largestViolation).toBeLessThanOrEqual(10 * 0.25);
+    // Increasing when w1·w2 > 0 and decreasing when it is < 0: monotone in the checked direction, always.
+    const line = checkMonotone({ settings: 200, seed: 3, model: (p, x) => Math.sign(p.w1 * p.w2) * x });
+    expect(line.monotone).toBe(200);
+    expect(line.largestViolation).toBe(0);
+    // Increasing regardless of the sign of w1·w2: monotone only where w1·w2 > 0, so about half.
+    const up = checkMonotone({ settings: 400, seed: 3, model: (_p, x) => x });
+    expect(up.monotone).toBeGreaterThan(100);
+    expect(up.monotone).toBeLessThan(300);
+  });
+
   it('keeps y monotone in x for random weights', () => {
     const r = checkMonotone({ settings: 2000, seed: 5 });
     expect(r.monotone).toBe(2000);
@@ -107,5 +126,30 @@ describe('the learner\'s 1-1-1 network', () => {
     expect(() => train({ rules: 'autodiff', steps: -1 })).toThrow(/steps must be a whole number/);
     expect(() => train({ rules: 'autodiff', lr: 0 })).toThrow(/lr must be a positive number/);
     expect(() => train({ rules: 'nope' as never })).toThrow(/rules must be one of/);
+  });
+});
+
+describe('the formulas the report diagnoses', () => {
+  it('LEARNER_FORMULAS and MANUAL_FORMULAS are the learner\'s rules (÷ lr) and the hand formulas, transcribed', () => {
+    const rng = createRng(5);
+    for (let k = 0; k < 20; k++) {
+      const p = { w1: rng.uniform(-2, 2), b1: rng.uniform(-1, 1), w2: rng.uniform(-2, 2), b2: rng.uniform(-1, 1) };
+      const x = rng.uniform(0, 1), a = rng.int(2);
+      // h and y by hand, so that only the transcription is under test.
+      const s = (z: number): number => 1 / (1 + Math.exp(-z));
+      const h = s(p.w1 * x + p.b1), y = s(p.w2 * h + p.b2);
+      const scope = { ...p, x, a, h, y };
+      const lr = 0.1;
+      const deltas = learnerDeltas(p, x, a, lr), hand = manualGradients(p, x, a);
+      for (const name of PARAM_NAMES) {
+        const claimed = buildGraph(LEARNER_FORMULAS[name], scope).output.data;
+        expect(Math.abs(claimed - deltas[name] / lr)).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(claimed)));
+        const manual = buildGraph(MANUAL_FORMULAS[name], scope).output.data;
+        expect(Math.abs(manual - hand[name])).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(manual)));
+      }
+    }
+    // The model text is the network: its loss matches buildNet111's.
+    const p = { w1: 0.3, b1: -0.1, w2: 0.7, b2: 0.2 };
+    expect(buildGraph(NET111_MODEL, { ...p, x: 0.4, a: 1 }).output.data).toBe(buildNet111(p, 0.4, 1).loss.data);
   });
 });

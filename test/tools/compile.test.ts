@@ -8,11 +8,11 @@ import { describe, expect, it } from 'vitest';
 import { catchError } from '../catch-error.js';
 import {
   NonFiniteError, OP_NAMES, Value, createRng, topologicalOrder,
-  add, div, mul, pow, sub, sum,
+  add, div, mul, pow, sub, sum, max, min,
 } from '../../src/index.js';
 import type { Rng } from '../../src/index.js';
 import { compile, CODE_LINE_LIMIT, type CompiledFunction, type Strategy } from '../../src/tools/compile.js';
-import { setNextSerial } from '../../src/engine/value.js';
+import { setNextSerial } from '../../src/engine/storage.js';
 import { buildNet111, manualGradients } from '../../src/learner/net111.js';
 import { MLP } from '../../src/tools/nn.js';
 import { makeMoons, moonsLoss, moonsModel } from '../../src/learner/moons.js';
@@ -73,7 +73,7 @@ function expectSameOutcome(actual: Outcome, expected: Outcome, context: string):
 type Ref = { readonly node: number } | { readonly number: number };
 type Step =
   | { readonly kind: 'unary'; readonly op: string; readonly a: number }
-  | { readonly kind: 'binary'; readonly op: '+' | '-' | '*' | '/' | 'pow'; readonly a: Ref; readonly b: Ref }
+  | { readonly kind: 'binary'; readonly op: BinaryName; readonly a: Ref; readonly b: Ref }
   | { readonly kind: 'sum'; readonly terms: readonly Ref[] }
   /** Value.sum of fresh products (and maybe plain terms): what the compiler fuses. */
   | { readonly kind: 'dot'; readonly terms: readonly (readonly [number, Ref] | readonly [number])[] };
@@ -89,7 +89,11 @@ interface Recipe {
   readonly roots: readonly number[];
 }
 
-const UNARY_OPS = ['neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sqrt', 'abs', 'softplus', 'logsigmoid'] as const;
+const UNARY_OPS = [
+  'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sqrt', 'abs', 'softplus', 'logsigmoid', 'sin', 'cos', 'tan', 'atan',
+] as const;
+const BINARY_NAMES = ['+', '-', '*', '/', 'pow', 'max', 'min'] as const;
+type BinaryName = (typeof BINARY_NAMES)[number];
 
 function operand(nodes: readonly Value[], r: Ref): Value | number {
   return 'node' in r ? nodes[r.node]! : r.number;
@@ -109,7 +113,7 @@ function applyStep(nodes: readonly Value[], s: Step): Value {
   switch (s.kind) {
     case 'unary': return (nodes[s.a]! as unknown as Record<string, () => Value>)[s.op]!.call(nodes[s.a]!);
     case 'binary': {
-      const fn = { '+': add, '-': sub, '*': mul, '/': div, pow }[s.op];
+      const fn = { '+': add, '-': sub, '*': mul, '/': div, pow, max, min }[s.op];
       return fn(operand(nodes, s.a), operand(nodes, s.b));
     }
     case 'sum': return sum(s.terms.map((t) => operand(nodes, t)));
@@ -159,7 +163,7 @@ function randomRecipe(rng: Rng, example: readonly number[]): Recipe {
       const a = pick(domain);
       if (a !== undefined) step = { kind: 'unary', op, a };
     } else if (choice < 7) {
-      const op = (['+', '-', '*', '/', 'pow'] as const)[rng.int(5)]!;
+      const op = BINARY_NAMES[rng.int(BINARY_NAMES.length)]!;
       const a = op === 'pow' ? ref((x) => x > 0.1 && x < 5) : ref(bounded);
       const b = op === 'pow' ? ref((x) => Math.abs(x) < 3) : op === '/' ? ref((x) => Math.abs(x) > 0.1) : ref(bounded);
       if ('node' in a || 'node' in b) step = { kind: 'binary', op, a, b };
@@ -511,7 +515,7 @@ describe('inputs, outputs and what is frozen', () => {
     };
     const small = compile(chain(10), [0.3]);
     expect(small.strategy).toBe('code');
-    expect(small.source).toContain('Math.tanh(');
+    expect(small.source).toContain('tanh_value(');
     expect(small.source!.split('\n').length).toBeLessThanOrEqual(CODE_LINE_LIMIT);
     const large = compile(chain(CODE_LINE_LIMIT / 2), [0.3]);
     expect(large.strategy).toBe('tape');
@@ -631,9 +635,11 @@ describe('the listing', () => {
       '  %2 = tanh %1  "h"',
       '  %3 = pow %2 2',
     ].join('\n'));
-    expect(f.source).toMatch(/^return function compiled\(x, G\) \{\n {2}const v0 = x\[0\];\n/);
-    expect(f.source).toContain('\n  const v1 = v0 * 0.5;\n');
-    expect(f.source).toContain('const v3 = Math.tanh(v2); // "h"');
+    // The op table's own functions, bound once at the top, then one line per number.
+    expect(f.source).toContain('const tanh_value = OPS["tanh"].value;\n');
+    expect(f.source).toMatch(/\nreturn function compiled\(x, G\) \{\n {2}const v0 = x\[0\];\n/);
+    expect(f.source).toContain('\n  const v1 = mul_value(v0, 0.5);\n');
+    expect(f.source).toContain('const v3 = tanh_value(v2, t3); // "h"');
   });
 
   it('escapes labels: a label cannot break the listing or the generated code', () => {
@@ -646,7 +652,7 @@ describe('the listing', () => {
     expect(f([0.5]).value).toBe(Math.tanh(1));
     expect(f.listing().split('\n')).toHaveLength(4);
     expect(f.listing()).toContain('%0 = * x0 2  "h\\u2028throw 1\\n\\"*/"');
-    expect(f.source).toContain('const v1 = v0 * 2; // "h\\u2028throw 1\\n\\"*/"\n');
+    expect(f.source).toContain('const v1 = mul_value(v0, 2); // "h\\u2028throw 1\\n\\"*/"\n');
   });
 
   it('marks data inputs and the ops off the backward pass', () => {
@@ -655,4 +661,23 @@ describe('the listing', () => {
     expect(f.listing()).toContain('%0 = exp x1  (no gradient)');
     expect(f.source).toBeNull();
   });
+});
+
+describe('negative zero', () => {
+  // Every share that reaches x is −0 (relu is off, and its user's gradient is negative); x's
+  // gradient is their sum from +0, so +0, in the engine and in both back ends alike.
+  const build = ([x, y]: readonly Value[]): Value => x!.mul(-1).relu().mul(-5).add(y!);
+  for (const strategy of STRATEGIES) {
+    it(`${strategy}: a gradient made of −0 shares is +0, as in the engine`, () => {
+      const f = compile(build, [2, 3], { strategy });
+      const xs = [new Value(2), new Value(3)];
+      const root = build(xs);
+      root.backward();
+      root.backward(); // a second pass visits what the first skipped
+      const { gradient } = f([2, 3]);
+      expect(Object.is(gradient[0], 0)).toBe(true);
+      expect(Object.is(xs[0]!.grad, 0)).toBe(true);
+      expect(Object.is(root.inputs[0]!.inputs[0]!.inputs[0]!.grad, 0)).toBe(true); // x·(−1), interior
+    });
+  }
 });

@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { div, pow, sub, Value } from '../../src/engine/value.js';
+import { div, min, pow, sub, Value } from '../../src/index.js';
 import {
   DEFAULT_MAX_NODES, formatNumber, mismatchNote, OP_SYMBOLS, toDot,
 } from '../../src/tools/dot.js';
@@ -122,7 +123,8 @@ function everyOp(): Value {
   const terms = [
     a.add(b), a.sub(2), sub(3, a), a.mul(b), a.div(b), div(1, b), a.pow(2), pow(2, a), a.pow(b),
     b.neg(), a.exp(), a.log(), b.tanh(), b.sigmoid(), b.relu(), a.sqrt(), b.abs(), b.softplus(),
-    b.logsigmoid(), a.mul(a), c.mul(a), c.add(b), Value.sum([a, b, 4, c]),
+    b.logsigmoid(), a.mul(a), c.mul(a), c.add(b), Value.sum([a, b, 4, c]), a.sin(), b.cos(), b.tan(), a.atan(),
+    a.max(b), min(2, b),
   ];
   const root = Value.sum(terms);
   root.backward();
@@ -335,6 +337,14 @@ describe('toDot: determinism and options', () => {
 
   it('rejects a root that is not a Value', () => {
     expect(() => toDot(3 as unknown as Value)).toThrow(/root must be a Value, got number 3/);
+  });
+
+  it('defaults to a limit of 2,000 Values, as the README says', () => {
+    // The measured layout times behind this figure are in dot.ts; the README and --help quote it.
+    expect(DEFAULT_MAX_NODES).toBe(2000);
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    expect(readme).toContain(`\`maxNodes\` defaults to ${DEFAULT_MAX_NODES.toLocaleString('en-US')} Values`);
+    expect(readme).toContain(`--max-nodes N\` (default ${DEFAULT_MAX_NODES.toLocaleString('en-US')} Values`);
   });
 
   it('refuses a graph past the limit, saying how many nodes and how to narrow it', () => {

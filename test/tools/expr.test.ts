@@ -383,7 +383,6 @@ describe('errors', () => {
     const nested = (n: number): Record<string, string> => ({
       parens: '('.repeat(n - 1) + 'x' + ')'.repeat(n - 1),
       negations: '-'.repeat(n - 1) + 'x',
-      chain: Array(n).fill('x').join(' + '),
       powers: Array(n).fill('x').join('^'),
       calls: 'tanh('.repeat(n - 1) + 'x' + ')'.repeat(n - 1),
     });
@@ -396,6 +395,37 @@ describe('errors', () => {
       expect(errorOf(() => parseExpression(src)).code, kind).toBe('too-deep');
     }
     expect(errorOf(() => parseExpression('('.repeat(100_000))).code).toBe('too-deep');
+  });
+
+  it('parses, builds, differentiates and prints a flat sum of 10⁵ terms (chains do not nest)', () => {
+    // 10⁵ rather than 10⁴: a recursive walk may survive 10⁴ frames on Node's default stack.
+    const n = 100_000;
+    const src = Array.from({ length: n }, (_, k) => `x*${k + 1}`).join(' + ');
+    const program = parseExpression(src);
+    // Still a left-deep chain of binary '+', not a sum node: the AST shape is unchanged.
+    expect(program.output.kind).toBe('binary');
+    expect((program.output as { operator: string }).operator).toBe('+');
+    const g = buildGraph(program, { x: 2 });
+    g.output.backward();
+    // Oracle: Σ k·x = x·n(n+1)/2, so d/dx = n(n+1)/2 exactly (integers well below 2^53).
+    expect(g.output.data).toBe(2 * (n * (n + 1)) / 2);
+    expect(g.variables.get('x')!.grad).toBe((n * (n + 1)) / 2);
+    const printed = formatExpression(program);
+    expect(printed).toBe(Array.from({ length: n }, (_, k) => `x * ${k + 1}`).join(' + '));
+    expect(formatExpression(parseExpression(printed))).toBe(printed);
+    // Mixed chains, products and differences, also past the old limit of 1,000.
+    const mixed = Array.from({ length: 3000 }, (_, k) => (k % 2 ? `- x/${k}` : `+ ${k}*x*x`)).join(' ').slice(2);
+    expect(freeVariables(parseExpression(mixed))).toEqual(['x']);
+    expect(Number.isFinite(buildGraph(mixed, { x: 0.5 }).output.data)).toBe(true);
+  }, 60_000);
+
+  it('reads the minus sign U+2212 as a minus, in exponents too', () => {
+    expect(buildGraph('\u22123 * x', { x: 2 }).output.data).toBe(-6);
+    expect(buildGraph('x \u2212 4.3e\u221219', { x: 1 }).output.data).toBe(1 - 4.3e-19);
+    expect(buildGraph('2^\u2212x', { x: 1 }).output.data).toBe(0.5);
+    expect(strip(parseExpression('a \u2212 b'))).toEqual(strip(parseExpression('a - b')));
+    // The column counts the minus sign as one character: the caret is under the ')'.
+    expect(errorOf(() => parseExpression('\u2212x + )')).column).toBe(6);
   });
 });
 
@@ -467,6 +497,12 @@ function evaluate(e: Expression, env: Readonly<Record<string, number>>): number 
         case 'abs': return Math.abs(a);
         case 'softplus': return Math.log(1 + Math.exp(a));
         case 'logsigmoid': return -Math.log(1 + Math.exp(-a));
+        case 'sin': return Math.sin(a);
+        case 'cos': return Math.cos(a);
+        case 'tan': return Math.tan(a);
+        case 'atan': return Math.atan(a);
+        case 'max': return Math.max(a, b);
+        case 'min': return Math.min(a, b);
       }
     }
   }

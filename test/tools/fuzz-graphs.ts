@@ -11,23 +11,32 @@
  * "the simplest option", so a shrunk list gives a small graph. Every graph is valid by
  * construction: the builder tracks an interval that bounds each node's value for all inputs in
  * [−2, 2], puts a positive form (1 + u², softplus(u) + c, …) under log, sqrt, division and
- * Value-exponent pow, and squashes an operand with tanh or sigmoid wherever a result could exceed
- * about 1e3 (so nothing overflows and finite differences stay meaningful).
+ * Value-exponent pow, keeps tan's argument within one branch, at least 0.2 from its poles (so
+ * |cos| ≥ sin 0.2 ≈ 0.199), and squashes an operand with tanh or sigmoid wherever a result could
+ * exceed about 1e3 (so nothing overflows and finite differences stay meaningful). max and min meet
+ * their operands on continuous values, where a tie is a rare crossing, except in the deliberate
+ * max(u, u) and min(u, u) that test the tie rule (half the gradient to each operand).
  */
 import fc from 'fast-check';
 import {
   Value, NonFiniteError, topologicalOrder,
   add, sub, mul, div, pow, neg, exp, log, tanh, sigmoid, relu, sqrt, abs, softplus, logsigmoid, sum,
-} from '../../src/engine/value.js';
+  sin, cos, tan, atan, max, min, OPS,
+} from '../../src/index.js';
+import type { UnaryOpName, BinaryOpName } from '../../src/index.js';
 import { Dual } from '../../src/tools/dual.js';
+import { compile } from '../../src/tools/compile.js';
+import type { CompiledFunction, Strategy } from '../../src/tools/compile.js';
 import { agrees, gradcheck, DEFAULT_EPS, FINITE_DIFFERENCE_TOLERANCE } from '../../src/tools/gradcheck.js';
 import type { Rng } from '../../src/tools/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // The AST.
 
-export type UnaryOp = 'neg' | 'exp' | 'log' | 'tanh' | 'sigmoid' | 'relu' | 'sqrt' | 'abs' | 'softplus' | 'logsigmoid';
-export type BinaryOp = '+' | '-' | '*' | '/' | 'pow';
+// The op table's own names: an op added to the table is a type error here until the generator,
+// both algebras and the bounds handle it.
+export type UnaryOp = UnaryOpName;
+export type BinaryOp = BinaryOpName;
 
 /** An operand: an earlier node, or a literal number. */
 export type Term = { readonly node: number } | { readonly constant: number };
@@ -69,10 +78,10 @@ export function evaluateGraph<T>(graph: Graph, inputs: readonly T[], algebra: Al
 }
 
 const VALUE_UNARY: Record<UnaryOp, (x: Value) => Value> = {
-  neg, exp, log, tanh, sigmoid, relu, sqrt, abs, softplus, logsigmoid,
+  neg, exp, log, tanh, sigmoid, relu, sqrt, abs, softplus, logsigmoid, sin, cos, tan, atan,
 };
 const VALUE_BINARY: Record<BinaryOp, (a: Value | number, b: Value | number) => Value> = {
-  '+': add, '-': sub, '*': mul, '/': div, pow,
+  '+': add, '-': sub, '*': mul, '/': div, pow, max, min,
 };
 
 /** The engine: number operands stay inline numbers, as `x.pow(2)` or `sub(3, x)` would make them. */
@@ -86,6 +95,7 @@ const DUAL_UNARY: Record<UnaryOp, (x: Dual) => Dual> = {
   neg: (x) => x.neg(), exp: (x) => x.exp(), log: (x) => x.log(), tanh: (x) => x.tanh(),
   sigmoid: (x) => x.sigmoid(), relu: (x) => x.relu(), sqrt: (x) => x.sqrt(), abs: (x) => x.abs(),
   softplus: (x) => x.softplus(), logsigmoid: (x) => x.logsigmoid(),
+  sin: (x) => x.sin(), cos: (x) => x.cos(), tan: (x) => x.tan(), atan: (x) => x.atan(),
 };
 
 /** Forward mode. A number first operand becomes a constant Dual; a number exponent stays a number. */
@@ -99,6 +109,8 @@ export const dualAlgebra: Algebra<Dual> = {
       case '*': return x.mul(b);
       case '/': return x.div(b);
       case 'pow': return x.pow(b);
+      case 'max': return x.max(b);
+      case 'min': return x.min(b);
     }
   },
   sum: (terms) => Dual.sum(terms),
@@ -132,8 +144,6 @@ function operandNodes(n: GraphNode): number[] {
   }
 }
 
-const SYMBOL: Record<BinaryOp, string> = { '+': '+', '-': '-', '*': '*', '/': '/', pow: '^' };
-
 function numberText(x: number): string {
   return x < 0 ? `(-${String(-x)})` : String(x);
 }
@@ -155,8 +165,11 @@ export function toExpression(graph: Graph): string {
     const n = graph.nodes[k]!;
     switch (n.kind) {
       case 'input': return graph.inputNames[n.index]!;
-      case 'unary': return n.op === 'neg' ? `(-${ref(n.arg)})` : `${n.op}(${ref(n.arg)})`;
-      case 'binary': return `(${term(n.a)} ${SYMBOL[n.op]} ${term(n.b)})`;
+      case 'unary': return n.op === 'neg' ? `(-${ref(n.arg)})` : `${OPS[n.op].call}(${ref(n.arg)})`;
+      case 'binary': {
+        const { operator, call } = OPS[n.op];
+        return operator !== null ? `(${term(n.a)} ${operator} ${term(n.b)})` : `${call}(${term(n.a)}, ${term(n.b)})`;
+      }
       case 'sum': return `sum(${n.terms.map(term).join(', ')})`;
     }
   };
@@ -209,17 +222,45 @@ const OFFSETS = [0.1, 0.5, 1, 2];
 const NUMBER_BASES = [2, 0.5, 3, 1.5];
 /** Number exponents; after the first four the base must be positive. */
 const EXPONENTS = [2, 3, 1, 0, 4, -1, 0.5, 1.5, -0.5, -2];
+/** Number operands of max and min: within the inputs' range, so that either side can win. */
+const MAX_MIN_CONSTANTS = [0.5, -1, 1.5, -0.25, 2, 0.75];
+/** Factors that bring a wide argument of tan within a branch, tried largest first. */
+const TAN_SCALES = [0.5, 0.25];
+/** tan's argument stays this far from its poles: |cos| ≥ sin 0.2 ≈ 0.199, |tan| ≤ 5, tan′ ≤ 26. */
+const TAN_MARGIN = 0.2;
 
-type Kind = UnaryOp | '+' | '-' | '*' | '/' | 'pow' | 'pow-value' | 'number-pow' | 'sum';
+type Kind = UnaryOp | BinaryOp | 'pow-value' | 'number-pow' | 'sum';
 const KINDS: readonly Kind[] = [
   'neg', 'exp', 'log', 'tanh', 'sigmoid', 'relu', 'sqrt', 'abs', 'softplus', 'logsigmoid',
-  '+', '+', '-', '-', '*', '*', '/', '/', 'pow', 'pow-value', 'number-pow', 'sum', 'sum',
+  'sin', 'cos', 'tan', 'atan',
+  '+', '+', '-', '-', '*', '*', '/', '/', 'pow', 'pow-value', 'number-pow', 'sum', 'sum', 'max', 'min',
 ];
 
 const span = (a: readonly number[]): Interval => ({ lo: Math.min(...a), hi: Math.max(...a) });
 const magnitude = (i: Interval): number => Math.max(Math.abs(i.lo), Math.abs(i.hi));
 
-/** Bounds of a unary op's result over the operand's interval (every op is monotone but abs). */
+/**
+ * The k for which x lies within tan's branch (kπ − π/2, kπ + π/2), at least `TAN_MARGIN` from
+ * both poles; null if there is none.
+ */
+function tanBranch(x: Interval): number | null {
+  const k = Math.round((x.lo + x.hi) / 2 / Math.PI);
+  const ok = x.lo >= k * Math.PI - Math.PI / 2 + TAN_MARGIN && x.hi <= k * Math.PI + Math.PI / 2 - TAN_MARGIN;
+  return ok ? k : null;
+}
+
+/** Bounds of sin or cos over x: the ends, and any extremum (±1, at `first` + kπ) between them. */
+function periodicBound(f: (v: number) => number, first: number, x: Interval): Interval {
+  if (x.hi - x.lo >= 2 * Math.PI) return { lo: -1, hi: 1 };
+  const values = [f(x.lo), f(x.hi)];
+  for (let k = Math.ceil((x.lo - first) / Math.PI); first + k * Math.PI <= x.hi; k++) values.push(k % 2 === 0 ? 1 : -1);
+  return span(values);
+}
+
+/**
+ * Bounds of a unary op's result over the operand's interval (every op is monotone but abs, sin and
+ * cos); tan's is infinite unless the interval lies within one branch, away from the poles.
+ */
 function unaryBound(op: UnaryOp, x: Interval): Interval {
   const monotone = (f: (v: number) => number): Interval => span([f(x.lo), f(x.hi)]);
   switch (op) {
@@ -233,6 +274,11 @@ function unaryBound(op: UnaryOp, x: Interval): Interval {
     case 'abs': return x.lo >= 0 || x.hi <= 0 ? monotone(Math.abs) : { lo: 0, hi: magnitude(x) };
     case 'softplus': return monotone((v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))));
     case 'logsigmoid': return monotone((v) => Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v))));
+    // sin is ±1 at π/2 + kπ (+1 for even k); cos at kπ.
+    case 'sin': return periodicBound(Math.sin, Math.PI / 2, x);
+    case 'cos': return periodicBound(Math.cos, 0, x);
+    case 'tan': return tanBranch(x) === null ? { lo: -Infinity, hi: Infinity } : monotone(Math.tan);
+    case 'atan': return monotone(Math.atan);
   }
 }
 
@@ -245,6 +291,8 @@ function binaryBound(op: BinaryOp, a: Interval, b: Interval): Interval {
     case '-': return { lo: a.lo - b.hi, hi: a.hi - b.lo };
     case '*': return corners((x, y) => x * y);
     case '/': return corners((x, y) => x / y);
+    case 'max': return { lo: Math.max(a.lo, b.lo), hi: Math.max(a.hi, b.hi) };
+    case 'min': return { lo: Math.min(a.lo, b.lo), hi: Math.min(a.hi, b.hi) };
     case 'pow': {
       if (b.lo === b.hi && a.lo <= 0) {
         // A whole-number exponent over an interval that may contain 0 or negatives.
@@ -305,6 +353,7 @@ class Builder {
 
   private unary(op: UnaryOp, x: number): number {
     const bound = unaryBound(op, this.bounds[x]!);
+    // A squashed operand lies within [−1, 1]: tan's branch about 0, with room to spare.
     if (magnitude(bound) > LIMIT) return this.unary(op, this.squash(x));
     return this.push({ kind: 'unary', op, arg: x }, bound, this.depths[x]! + 1);
   }
@@ -331,6 +380,15 @@ class Builder {
   /** x itself if it already lies within ±max, else squashed. */
   private limited(x: number, max: number): number {
     return magnitude(this.bounds[x]!) <= max ? x : this.squash(x);
+  }
+
+  /** tan's argument: x if it lies within a branch, else x scaled into the branch about 0, or squashed. */
+  private tanArgument(x: number): number {
+    const b = this.bounds[x]!;
+    if (tanBranch(b) !== null) return x;
+    const scale = TAN_SCALES.find((s) => magnitude(b) * s <= Math.PI / 2 - TAN_MARGIN);
+    if (scale !== undefined && this.pick(2) === 0) return this.binary('*', { node: x }, { constant: scale }, []);
+    return this.squash(x);
   }
 
   /** A form of x that is ≥ POSITIVE_MIN and ≤ max (max ≥ 3) for every input. */
@@ -368,7 +426,18 @@ class Builder {
       case 'log': return this.unary('log', this.positive(this.operand(depth), LIMIT));
       case 'sqrt': return this.unary('sqrt', this.positive(this.operand(depth), LIMIT));
       case 'neg': case 'tanh': case 'sigmoid': case 'relu': case 'abs': case 'softplus': case 'logsigmoid':
+      case 'sin': case 'cos': case 'atan':
         return this.unary(kind, this.operand(depth));
+      case 'tan': return this.unary('tan', this.tanArgument(this.operand(depth)));
+      case 'max': case 'min': {
+        const a = this.operand(depth);
+        const form = this.pick(8);
+        // A deliberate tie, max(u, u): the tie rule gives u′ (half through each operand).
+        if (form === 0) return this.binary(kind, { node: a }, { node: a });
+        if (form <= 5) return this.binary(kind, { node: a }, { node: this.operand(depth) });
+        const c = { constant: this.item(MAX_MIN_CONSTANTS) };
+        return form === 6 ? this.binary(kind, { node: a }, c) : this.binary(kind, c, { node: a });
+      }
       case '+': case '-': case '*': {
         const a = this.operand(depth);
         if (this.pick(4) !== 0) return this.binary(kind, { node: a }, { node: this.operand(depth) });
@@ -437,12 +506,18 @@ export interface GraphStats {
   readonly shared: boolean;
   /** The most operands of any sum. */
   readonly widestSum: number;
+  /**
+   * The forms of max and min present: `max(u, u)` (the same node twice: a tie), `max(c, u)` and
+   * `max(u, c)` (a number first or second), and the same for min.
+   */
+  readonly maxMinForms: ReadonlySet<string>;
   readonly size: number;
 }
 
 export function graphStats(graph: Graph): GraphStats {
   const { reachable, count } = uses(graph);
   const ops = new Set<string>();
+  const maxMinForms = new Set<string>();
   const depth: number[] = [];
   let widestSum = 0, size = 0;
   graph.nodes.forEach((n, k) => {
@@ -453,9 +528,14 @@ export function graphStats(graph: Graph): GraphStats {
     if (n.kind === 'unary') ops.add(n.op);
     if (n.kind === 'sum') { ops.add('sum'); widestSum = Math.max(widestSum, n.terms.length); }
     if (n.kind === 'binary') ops.add(n.op === 'pow' && 'node' in n.b ? 'pow-value' : n.op);
+    if (n.kind === 'binary' && (n.op === 'max' || n.op === 'min')) {
+      if ('node' in n.a && 'node' in n.b && n.a.node === n.b.node) maxMinForms.add(`${n.op}(u, u)`);
+      if ('constant' in n.a) maxMinForms.add(`${n.op}(c, u)`);
+      if ('constant' in n.b) maxMinForms.add(`${n.op}(u, c)`);
+    }
   });
   const shared = graph.nodes.some((n, k) => n.kind !== 'input' && reachable[k] && count[k]! >= 2);
-  return { ops, depth: depth[graph.root]!, shared, widestSum, size };
+  return { ops, depth: depth[graph.root]!, shared, widestSum, maxMinForms, size };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -664,18 +744,34 @@ export function checkBackwardTwice(c: FuzzCase, engine: Algebra<Value> = valueAl
 }
 
 /**
+ * The quantities whose sign (−, 0, +) picks a branch: a relu or abs argument, and the difference
+ * a − b of max(a, b) and min(a, b), from the nodes' values.
+ */
+function kinksOf(graph: Graph): ((values: readonly Value[]) => number)[] {
+  return graph.nodes.flatMap((n) => {
+    if (n.kind === 'unary' && (n.op === 'relu' || n.op === 'abs')) return [(values: readonly Value[]) => values[n.arg]!.data];
+    if (n.kind === 'binary' && (n.op === 'max' || n.op === 'min')) {
+      const at = (t: Term, values: readonly Value[]): number => ('node' in t ? values[t.node]!.data : t.constant);
+      return [(values: readonly Value[]) => at(n.a, values) - at(n.b, values)];
+    }
+    return [];
+  });
+}
+
+/**
  * Reverse mode matches central differences within gradcheck's tolerances, plus the rounding error
  * of the differences themselves (about u·scale/eps, with the scale from forward mode). Discarded
- * when a relu or abs argument has different signs (−, 0, +) at the points evaluated, x and x ± eps
- * along each input: a kink within reach of the step.
+ * when a relu or abs argument, or the difference of max's or min's operands, has different signs
+ * (−, 0, +) at the points evaluated, x and x ± eps along each input: a kink within reach of the
+ * step. A tie at every point (max(u, u)) is no kink: there the tie rule must give u′.
  */
 export function checkFiniteDifferences(c: FuzzCase, engine: Algebra<Value> = valueAlgebra): Outcome {
-  const kinks = c.graph.nodes.flatMap((n) => (n.kind === 'unary' && (n.op === 'relu' || n.op === 'abs') ? [n.arg] : []));
+  const kinks = kinksOf(c.graph);
   let signs: number[] | null = null;
   let crossed = false;
   const f = (xs: readonly Value[]): Value => {
     const values = evaluateGraph(c.graph, xs, engine);
-    const now = kinks.map((k) => Math.sign(values[k]!.data));
+    const now = kinks.map((kink) => Math.sign(kink(values)));
     // A sign change, or 0 on one side only, is a kink within reach; an argument that is 0 at every
     // point (relu of a relu that is off) is locally constant, which is smooth.
     if (signs !== null && now.some((s, j) => s !== signs![j])) crossed = true;
@@ -697,4 +793,42 @@ export function checkFiniteDifferences(c: FuzzCase, engine: Algebra<Value> = val
   const why = bad.numericUnavailable ?? bad.analyticUnavailable
     ?? `reverse ${bad.analytic}, central difference ${bad.numeric}, |difference| ${bad.analyticCheck!.absError.toExponential(3)} > allowed ${bad.analyticCheck!.allowed.toExponential(3)}`;
   return `reverse mode disagrees with central differences on ∂f/∂${c.graph.inputNames[i]}: ${why}${reproduce(c)}`;
+}
+
+/** The point where a compiled graph is called anew: x ↦ 0.1 − 0.75x, within [−2, 2] for x within it. */
+function elsewhere(inputs: readonly number[]): number[] {
+  return inputs.map((x) => 0.1 - 0.75 * x);
+}
+
+/**
+ * compile() gives the engine's value and gradient bit for bit (−0 ≠ 0), with both back ends: at
+ * the inputs it traced, and at a second point, against a fresh engine graph there (where relu,
+ * abs, max and min may take other branches). Here the engine is the oracle and compile() the code
+ * under test: `compiler` may be swapped for a broken one.
+ */
+export function checkCompiled(
+  c: FuzzCase,
+  compiler: (c: FuzzCase, strategy: Strategy) => CompiledFunction = (k, strategy) =>
+    compile((xs) => evaluateGraph(k.graph, xs, valueAlgebra)[k.graph.root]!, k.inputs, { strategy }),
+): Outcome {
+  const points = [c.inputs, elsewhere(c.inputs)];
+  const expected = points.map((x) => {
+    const { out, inputs } = reverse(caseOf(c.graph, x), valueAlgebra);
+    return { value: out.data, gradient: inputs.map((v) => v.grad) };
+  });
+  for (const strategy of ['code', 'tape'] as const) {
+    const f = compiler(c, strategy);
+    for (let p = 0; p < points.length; p++) {
+      const { value, gradient } = f(points[p]!);
+      const e = expected[p]!;
+      const at = p === 0 ? 'at the traced inputs' : `at ${JSON.stringify(points[p])}`;
+      if (!Object.is(value, e.value)) return `compile (${strategy}) ${at}: value ${value}, the engine's ${e.value}${reproduce(c)}`;
+      for (let i = 0; i < e.gradient.length; i++) {
+        if (!Object.is(gradient[i], e.gradient[i])) {
+          return `compile (${strategy}) ${at}: ∂f/∂${c.graph.inputNames[i]} ${gradient[i]}, the engine's ${e.gradient[i]}${reproduce(c)}`;
+        }
+      }
+    }
+  }
+  return null;
 }

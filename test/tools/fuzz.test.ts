@@ -1,14 +1,16 @@
 /**
  * Property-based tests of the engine over random expression graphs (see fuzz-graphs.ts): reverse
- * mode against forward mode (Dual numbers) and against central differences, and backward() twice.
+ * mode against forward mode (Dual numbers) and against central differences, backward() twice, and
+ * compile() against the engine, bit for bit.
  * A failure prints the shrunk case as the `micrograd grad` command that reproduces it.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { add, mul, sub, tanh, OP_NAMES, Value } from '../../src/engine/value.js';
+import { add, agrees, buildGraph, mul, sub, tanh, OP_NAMES, Value } from '../../src/index.js';
 import { Dual } from '../../src/tools/dual.js';
+import { compile } from '../../src/tools/compile.js';
 import {
-  checkBackwardTwice, checkFiniteDifferences, checkReverseAgainstForward, dualAlgebra, evaluateGraph,
+  checkBackwardTwice, checkCompiled, checkFiniteDifferences, errorScales, checkReverseAgainstForward, dualAlgebra, evaluateGraph,
   caseOf, fuzzCaseArbitrary, graphStats, makeCase, toCommand, toExpression, valueAlgebra,
 } from './fuzz-graphs.js';
 import type { Algebra, FuzzCase, Graph, Outcome } from './fuzz-graphs.js';
@@ -16,9 +18,14 @@ import type { Algebra, FuzzCase, Graph, Outcome } from './fuzz-graphs.js';
 /** Fixed, so that CI is reproducible; set FUZZ_SEED to explore other graphs. */
 const SEED = process.env.FUZZ_SEED === undefined ? 20_250_601 : Number(process.env.FUZZ_SEED);
 const RUNS = 10_000;
+/** Compiling is the slow part (two back ends, `new Function` for one): fewer graphs here, more in `npm run fuzz`. */
+const COMPILE_RUNS = 3_000;
 /** Each property takes a few seconds alone; the margin is for a loaded machine. */
 const TIMEOUT = 120_000;
-/** With plain inputs a kink within eps is rare: discards come from graphs such as relu(x − x). */
+/**
+ * With plain inputs a kink within eps is rare: discards come from graphs such as relu(x − x), or
+ * max(u, v) with u and v equal at a point but not around it.
+ */
 const MAX_DISCARD_FRACTION = 0.05;
 
 type Check = (c: FuzzCase, engine: Algebra<Value>) => Outcome;
@@ -47,11 +54,12 @@ describe('the graph generator', () => {
   const sample = fc.sample(fuzzCaseArbitrary(), { numRuns: 3000, seed: SEED });
 
   it('covers the whole op set, Value exponents, n-ary sums, shared subexpressions and depth 12', () => {
-    const ops = new Set<string>();
+    const ops = new Set<string>(), maxMinForms = new Set<string>();
     let deepest = 0, widestSum = 0, shared = 0, multiInput = 0;
     for (const c of sample) {
       const s = graphStats(c.graph);
       s.ops.forEach((o) => ops.add(o));
+      s.maxMinForms.forEach((f) => maxMinForms.add(f));
       deepest = Math.max(deepest, s.depth);
       widestSum = Math.max(widestSum, s.widestSum);
       if (s.shared) shared++;
@@ -59,10 +67,33 @@ describe('the graph generator', () => {
     }
     for (const op of OP_NAMES) expect(ops, `no sampled graph uses ${op}`).toContain(op);
     expect(ops).toContain('pow-value');
+    // Ties on purpose (the tie rule), and a number on either side.
+    expect([...maxMinForms].sort()).toEqual(['max(c, u)', 'max(u, c)', 'max(u, u)', 'min(c, u)', 'min(u, c)', 'min(u, u)']);
     expect(deepest).toBeGreaterThanOrEqual(12);
     expect(widestSum).toBeGreaterThanOrEqual(4);
     expect(shared / sample.length).toBeGreaterThan(0.1);
     expect(multiInput / sample.length).toBeGreaterThan(0.3);
+  });
+
+  it('prints graphs that the expression language reads back to the same value and gradient', () => {
+    // The printed program is what a failure asks to paste into `micrograd grad`: it must be the graph.
+    // The same ops on the same numbers give the same value; the gradient's terms may be summed in
+    // another order (nodes are made in another order), so it agrees to rounding error.
+    for (const c of sample) {
+      const bindings = Object.fromEntries(c.graph.inputNames.map((name, i) => [name, c.inputs[i]!]));
+      const read = buildGraph(toExpression(c.graph), bindings);
+      const inputs = c.inputs.map((x) => new Value(x));
+      const out = evaluateGraph(c.graph, inputs, valueAlgebra)[c.graph.root]!;
+      read.output.backward();
+      out.backward();
+      const context = toExpression(c.graph);
+      expect(read.output.data, context).toBe(out.data);
+      const { pathMagnitude } = errorScales(c.graph, c.inputs);
+      c.graph.inputNames.forEach((name, i) => {
+        const g = agrees(read.variables.get(name)?.grad ?? 0, inputs[i]!.grad, { rtol: 1e-12, atol: 1e-13 * pathMagnitude[i]! });
+        expect(g.ok, `${context}: ∂/∂${name}, |difference| ${g.absError} > ${g.allowed}`).toBe(true);
+      });
+    }
   });
 
   it('builds the same graph from the same choices, and the simplest from none', () => {
@@ -150,11 +181,15 @@ describe(`properties over ${RUNS.toLocaleString('en-US')} random graphs`, () => 
     fc.assert(property(checkBackwardTwice), { numRuns: RUNS, seed: SEED, includeErrorInReport: true });
   }, TIMEOUT);
 
-  it('reverse mode matches central differences away from relu and abs kinks', () => {
+  it(`compile() equals the engine bit for bit, at the traced inputs and at others (${COMPILE_RUNS.toLocaleString('en-US')} graphs)`, () => {
+    fc.assert(property((c) => checkCompiled(c)), { numRuns: COMPILE_RUNS, seed: SEED, includeErrorInReport: true });
+  }, TIMEOUT);
+
+  it('reverse mode matches central differences away from relu and abs kinks and max/min crossings', () => {
     const tally: Tally = { checked: 0, discarded: 0 };
     fc.assert(property(checkFiniteDifferences, valueAlgebra, tally), { numRuns: RUNS, seed: SEED, includeErrorInReport: true });
     const fraction = tally.discarded / (tally.checked + tally.discarded);
-    console.info(`central differences: ${tally.checked} graphs checked, ${tally.discarded} discarded (${(100 * fraction).toFixed(2)}%) at a relu/abs kink`);
+    console.info(`central differences: ${tally.checked} graphs checked, ${tally.discarded} discarded (${(100 * fraction).toFixed(2)}%) at a relu/abs kink or a max/min crossing`);
     expect(tally.checked).toBeGreaterThanOrEqual(RUNS);
     expect(fraction).toBeLessThanOrEqual(MAX_DISCARD_FRACTION);
   }, TIMEOUT);
@@ -178,6 +213,17 @@ describe('the properties catch a broken engine', () => {
     expect(report).toMatch(/reverse mode disagrees with forward mode on ∂f\/∂[xyz]/);
     expect(report).toMatch(/reproduce: micrograd grad ".*tanh.*"( --at [xyz]=\S+)?/);
     expect(report).toMatch(/Counterexample: \[micrograd grad ".*tanh/);
+  }, TIMEOUT);
+
+  it('the compile property catches a compiled function that ignores new inputs', () => {
+    // Stale: always the results at the traced inputs. Caught at the second point, where they differ.
+    const stale = (c: FuzzCase) => checkCompiled(c, (k, strategy) => {
+      const f = compile((xs) => evaluateGraph(k.graph, xs, valueAlgebra)[k.graph.root]!, k.inputs, { strategy });
+      return Object.assign((x: ArrayLike<number>) => f(Array.from(x, (_, i) => k.inputs[i]!)), f);
+    });
+    const report = failure(stale, valueAlgebra);
+    expect(report).toMatch(/compile \(code\) at \[\S+\]: (value|∂f\/∂[xyz]) \S+, the engine's \S+/);
+    expect(report).toMatch(/reproduce: micrograd grad ".+"/);
   }, TIMEOUT);
 
   it('central differences catch a product that drops one factor\'s gradient', () => {

@@ -1,27 +1,24 @@
 /**
- * "Check my derivation": a hand-derived ∂output/∂name, written in the expression language, against
- * the engine's gradient.
- *
- * TODO(#15): `diagnoseGradient` (src/tools/diagnose.ts) gives the diagnosis and the corrected
- * formula; until it lands this gives gradcheck's plain verdict (manual vs autodiff, `agrees` with
- * the exact tolerance) and marks the node it is about.
+ * "Check my derivation": a hand-derived ∂output/∂name, written in the expression language, checked
+ * by `diagnoseGradient` (as an identity over seeded random points around the given one): its
+ * verdict, what is wrong with it, a corrected formula, and the graph's nodes the diagnosis names.
  */
 import {
-  agrees, buildGraph, EXACT_TOLERANCE, ExpressionError, formatNumber, parseExpression,
+  diagnoseGradient, ExpressionError, FormulaError, formatNumber, topologicalOrder,
   type ExpressionGraph, type Program, type Value,
 } from '../../src/index.js';
 
 export interface DerivationResult {
-  /** The formula's value, or null when it has an error. */
+  /** The formula's value at the given point, or null when it has an error. */
   readonly manual: number | null;
   readonly autodiff: number | null;
-  /** True when manual agrees with autodiff. */
+  /** True when the formula is the gradient (the diagnosis is `ok`). */
   readonly ok: boolean;
-  /** One line: "agrees" or why not. */
+  /** One line: the diagnosis kind and the numbers at the given point, or the error. */
   readonly verdict: string;
-  /** What is wrong, when known. */
+  /** What is wrong (or right), in words. */
   readonly diagnosis: string | null;
-  /** A formula that gives the right gradient, when known. */
+  /** A formula that gives the right gradient, when one is known. */
   readonly corrected: string | null;
   /** The nodes of the page's graph to mark. */
   readonly marks: readonly Value[];
@@ -30,35 +27,39 @@ export interface DerivationResult {
 }
 
 /**
- * Checks `formula` as ∂output/∂`name` for `program` at `at` (differentiated here, apart from the
- * page's graph, which may be in the middle of a stepped pass); `graph` is the page's build of the
- * same program, whose nodes get marked.
+ * Checks `formula` as ∂output/∂`name` for `program` at `at`; `graph` is the page's build of the same
+ * program (the diagnosis's own graph has the same shape: its nodes are found by their place in it).
  */
 export function checkDerivation(
   program: Program, at: Readonly<Record<string, number>>, graph: ExpressionGraph, name: string, formula: string,
 ): DerivationResult {
-  const node = graph.names.get(name);
-  if (node === undefined) throw new RangeError(`checkDerivation: the model has no ${name}`);
-  const own = buildGraph(program, at);
-  own.output.backward();
-  const autodiff = own.names.get(name)!.grad;
-  const scope = Object.fromEntries([...own.names].map(([n, v]) => [n, v.data]));
-  let manual: number;
+  let row;
+  let theirs: readonly Value[];
   try {
-    manual = buildGraph(parseExpression(formula), scope).output.data;
+    const report = diagnoseGradient(program, at, { [name]: formula });
+    row = report.rows[0]!;
+    theirs = topologicalOrder(report.graph.output);
   } catch (e) {
-    if (!(e instanceof ExpressionError)) throw e;
-    return {
-      manual: null, autodiff, ok: false, verdict: `error: ${e.reason}`, diagnosis: null, corrected: null, marks: [],
-      error: { message: e.reason, line: e.line, column: e.column },
-    };
+    if (e instanceof FormulaError) {
+      return {
+        manual: null, autodiff: null, ok: false, verdict: `error: ${e.formulaReason}`, diagnosis: null, corrected: null, marks: [],
+        error: { message: e.formulaReason, line: e.line, column: e.column },
+      };
+    }
+    if (e instanceof ExpressionError || e instanceof RangeError) {
+      return { manual: null, autodiff: null, ok: false, verdict: `cannot check: ${e.message.split('\n')[0]}`, diagnosis: null, corrected: null, marks: [], error: null };
+    }
+    throw e;
   }
-  const c = agrees(manual, autodiff, EXACT_TOLERANCE);
+  const mine = topologicalOrder(graph.output);
+  const marks = row.ok ? [] : row.nodes.map((v) => mine[theirs.indexOf(v)]).filter((v): v is Value => v !== undefined);
+  const numbers = `manual ${formatNumber(row.manual, 6)}, autodiff ${formatNumber(row.autodiff, 6)}`;
   return {
-    manual, autodiff, ok: c.ok,
-    verdict: c.ok ? 'agrees with autodiff' : `wrong: manual ${formatNumber(manual, 6)} ≠ autodiff ${formatNumber(autodiff, 6)}`,
-    diagnosis: null, corrected: null,
-    marks: c.ok ? [] : [node],
+    manual: row.manual, autodiff: row.autodiff, ok: row.ok,
+    verdict: row.ok ? `agrees with autodiff (${numbers})` : `${row.diagnosis.kind}: ${numbers}`,
+    diagnosis: row.diagnosis.text,
+    corrected: row.ok ? null : row.diagnosis.corrected,
+    marks,
     error: null,
   };
 }

@@ -211,7 +211,10 @@ test.describe('3. check my derivation', () => {
       `&manual.w2=${encodeURIComponent('2*(y-a)*y*(1-y)*w2')}&manual.b2=${encodeURIComponent('2*(y-a)*y*(1-y)')}`);
     await expect(page.getByTestId('manual-w2')).toHaveValue('2*(y-a)*y*(1-y)*w2');
     await expect(page.getByTestId('verdict-w2')).toHaveAttribute('data-ok', 'false');
-    await expect(page.getByTestId('verdict-w2')).toContainText('wrong');
+    // diagnoseGradient's verdict, diagnosis and corrected formula (the learner's Δw2 mistake).
+    await expect(page.getByTestId('verdict-w2')).toContainText('substitution');
+    await expect(page.getByTestId('verdict-w2')).toContainText('it uses w2 where h belongs');
+    await expect(page.getByTestId('verdict-w2').locator('.corrected')).toContainText('2 * (y - a) * y * (1 - y) * h');
     await expect(page.getByTestId('verdict-b2')).toHaveAttribute('data-ok', 'true');
     await expect(node(page, 'w2')).toHaveClass(/marked/);
     await expect(node(page, 'b2')).not.toHaveClass(/marked/);
@@ -289,7 +292,7 @@ test.describe('4. the learner\'s network', () => {
   test('the report\'s six sections say what npm start says; live training lowers the loss to the CLI\'s', async ({ page }) => {
     await page.goto(url('#view=learner'));
     await expect(page.getByTestId('report')).toHaveAttribute('data-state', 'ready');
-    const report = atRounding(cli('demo', '--no-files'));
+    const report = atRounding(cli('demo'));
     for (let k = 1; k <= 6; k++) {
       const text = atRounding((await page.getByTestId(`report-section-${k}`).innerText()).trim());
       const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
@@ -329,7 +332,7 @@ test.describe('5. moons', () => {
     const finalLoss = Number(await page.getByTestId('loss').getAttribute('data-value'));
     expect(finalLoss).toBeLessThan(initialLoss / 10);
     expect(Number(await page.getByTestId('accuracy').textContent())).toBeGreaterThanOrEqual(99);
-    const run = JSON.parse(cli('moons', '--no-files', '--json')) as { final: { loss: number; accuracy: number } };
+    const run = JSON.parse(cli('moons', '--json')) as { final: { loss: number; accuracy: number } };
     expect(finalLoss).toBe(run.final.loss);
     await page.screenshot({ path: `${SHOTS}moons.png` });
   });
@@ -381,7 +384,7 @@ test.describe('the bundle', () => {
     const modules = JSON.parse(readFileSync(join(REPO, 'web/dist/modules.json'), 'utf8')) as string[];
     expect(modules).toContain('src/tools/steps.ts');
     const allowed = (id: string): boolean =>
-      id.startsWith('\0vite/') || id.startsWith('web/')
+      id.startsWith('\0') /* bundler runtime helpers */ || id.startsWith('web/')
       || id.startsWith('node_modules/@aduh95/viz.js/')
       || (/^src\/(engine|tools|learner)\//.test(id) && id !== 'src/learner/node.ts');
     expect(modules.filter((id) => !allowed(id))).toEqual([]);

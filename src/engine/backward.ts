@@ -1,0 +1,402 @@
+/**
+ * The backward pass's machinery: in what order it visits a graph, and what it may skip.
+ *
+ * What it computes is simple (see `Value.backward`): visit the interior nodes so that every node
+ * comes before its operands, and add grad(node) × ∂node/∂operand into each operand. How it finds
+ * that order is where the time goes on large graphs, so:
+ * - The order comes from serial numbers (see storage.ts), in one sweep with no separate search:
+ *   a node's users are at smaller serial distances from the root, so they have all been visited
+ *   before its place comes. Gradients are summed by place in a scratch array.
+ * - Serials are checked on every edge; where they fail to order the graph (after wrapping around
+ *   2³⁰), the pass is undone and run again over a depth-first post-order.
+ * - Below a node whose gradient is exactly 0 nothing changes, so the pass skips it where that is
+ *   invisible (see `since` in storage.ts).
+ * - Leaves sum each pass's shares from +0 on their own, then add that sum to their earlier grad
+ *   once: a second `backward()` gives exactly twice, and a failed pass leaves them as they were.
+ */
+import { NonFiniteError, formatOperand } from './errors.js';
+import {
+  at, touch, sinceWrap, passes, CONSTANT, BINARY, CONST_A, NARY, SERIAL, GRAD, D0, SINCE,
+} from './storage.js';
+import type { Value } from './value.js';
+
+// Backward.
+//
+// One pass visits the interior nodes in an order that puts every node before its operands, so
+// that a node's gradient is complete when it is passed on. Each node has a place in that order; a
+// scratch array holds the gradients by place, and `places` the nodes.
+//
+// The places come for free from serial numbers: a node is made after its operands, so its serial
+// distance from the root is greater than that of every node that uses it. The pass then finds the
+// graph as it goes: a node's users, at smaller places, have all been visited before its place is
+// reached. Serials are checked on every edge; if they fail to order the graph (after wrapping around
+// 2³⁰), the pass is undone and run again over places given by a depth-first post-order, which each
+// node then holds in `_mark` as ~place. A leaf's `_mark` holds the number of the pass that last met it.
+
+// The scratch arrays cover a window of serial distances, at most this much beyond 8× the nodes
+// placed so far; a node met farther away waits in a short list until the pass gets near it, and the
+// window then jumps to it. So a pass costs time and memory in proportion to its graph, not to how
+// long ago a node of it was made.
+const WINDOW = 1 << 16;
+
+let pass = 0;
+let stack: (Value | null)[] = [];
+let places: (Value | null)[] = [null]; // interior nodes by place, with gaps; all null between passes
+let gradAt = new Float64Array(1024); //   their gradients, by place
+let order: (Value | null)[] = []; //       depth-first post-order (topologicalOrder and the fallback)
+// Nodes met beyond the window: each one's serial distance and gradient so far. While listed here, a
+// node's `_mark` holds its index in the list.
+let far: (Value | null)[] = [];
+let farDist: number[] = [];
+let farGrad: number[] = [];
+let farCount = 0;
+let peak = 0; // the most scratch entries the pass in progress has used
+
+// Leaves met by the current pass, with their gradients from before it.
+let leafList: (Value | null)[] = [];
+let savedLeafGrad = new Float64Array(256);
+let leafCount = 0;
+
+function nextPass(): number {
+  pass = pass === SERIAL ? 1 : pass + 1;
+  return pass;
+}
+
+/** A leaf met for the first time by this pass: its grad is set aside, and restarts at 0. */
+function meetLeaf(v: Value): void {
+  if (leafCount === savedLeafGrad.length) {
+    const grown = new Float64Array(2 * leafCount);
+    grown.set(savedLeafGrad);
+    savedLeafGrad = grown;
+  }
+  const num = v._n, g = at(v) + GRAD;
+  savedLeafGrad[leafCount] = num[g]!;
+  num[g] = 0;
+  leafList[leafCount++] = v;
+}
+
+/**
+ * Passes gradients from `root` (whose own is 1) to everything it depends on; leaves get this
+ * pass's sums, their earlier grads set aside in `savedLeafGrad`. With `record`, lists the interior
+ * nodes in the order visited instead of setting their grads, and checks no local derivative.
+ */
+function pushGradients(root: Value, record: Value[] | null): void {
+  leafCount = 0;
+  if (sweep(root, -1, record)) return;
+  if (record !== null) record.length = 0; // the failed pass's nodes
+  const n = collect(root, false);
+  peak = Math.max(peak, n);
+  for (let k = 0; k < n; k++) {
+    const v = order[n - 1 - k]!;
+    places[k] = v;
+    v._mark = ~k;
+  }
+  release(order, n);
+  sweep(root, n - 1, record);
+}
+
+/**
+ * The pass itself. With `last` < 0 it places nodes by serial distance, and on finding that it
+ * cannot, it undoes what it did to leaves and `places` and returns false. Otherwise nodes
+ * 0..`last` are already in `places` and their places in `_mark`.
+ */
+function sweep(root: Value, last: number, record: Value[] | null): boolean {
+  const bySerial = last < 0;
+  const top = root._s;
+  const stamp = nextPass();
+  // Graphs whose `since` is `untouched` may be skipped below a zero gradient (see SINCE); a pass
+  // that writes grads, even one that fails, makes every graph made before it count as touched.
+  let untouched = -2;
+  if (record === null) {
+    if (root._n[at(root) + SINCE]! >= sinceWrap) untouched = passes;
+    touch();
+  }
+  if (bySerial) {
+    last = 0;
+    places[0] = root;
+  } else {
+    if (gradAt.length <= last) gradAt = new Float64Array(last + 1);
+    gradAt.fill(0, 0, last + 1);
+  }
+  gradAt[0] = 1;
+  let placed = 1;
+  let base = 0; //         the serial distance at place 0 of the window
+  let nearest = SERIAL; // the least distance on the waiting list (the window stays short of it)
+  for (let p = 0; ; p++) {
+    if (p > last) {
+      if (farCount === 0) break;
+      // Nothing left in the window: it jumps to the nearest node waiting beyond it.
+      base = nearest;
+      nearest = SERIAL;
+      p = 0;
+      last = -1;
+      for (let k = farCount - 1; k >= 0; k--) {
+        const d = farDist[k]! - base;
+        if (d > 8 * placed + WINDOW) {
+          nearest = Math.min(nearest, farDist[k]!);
+          continue;
+        }
+        growWindow(d);
+        if (places[d] !== null) return abandonSerialPass(0, last); // two nodes at one distance
+        last = Math.max(last, d);
+        places[d] = far[k]!;
+        gradAt[d] = farGrad[k]!;
+        placed++;
+        dropFar(k);
+      }
+    }
+    const v = places[p];
+    if (v === null || v === undefined) continue;
+    places[p] = null;
+    const num = v._n, i = at(v);
+    const g = gradAt[p]!;
+    if (record === null) num[i + GRAD] = g + 0; // + 0: a node whose shares were all −0 reads +0, as when skipped
+    else record.push(v);
+    if (g === 0 && num[i + SINCE] === untouched) continue; // it passes on only zeros
+    const form = v._kind & 7;
+    const operands = form === NARY ? (v._b as readonly Value[]) : null;
+    const count = operands === null ? (form === BINARY ? 2 : 1) : operands.length;
+    for (let k = 0; k < count; k++) {
+      // Operand c, and its share of the gradient: g · ∂v/∂c.
+      let c: Value, share: number;
+      if (operands !== null) {
+        c = operands[k]!;
+        share = g;
+      } else {
+        const d = num[i + D0 + k]!;
+        if (d - d !== 0 && record === null) {
+          endSerialPass(p, last);
+          throw nonFiniteDerivative(v, k, d);
+        }
+        c = k === 0 ? v._a! : (v._b as Value);
+        share = g * d;
+      }
+      if ((c._kind & 7) <= CONSTANT) {
+        if (c._mark !== stamp) { c._mark = stamp; meetLeaf(c); }
+        c._n[at(c) + GRAD] += share;
+        continue;
+      }
+      if (!bySerial) {
+        gradAt[~c._mark] += share;
+        continue;
+      }
+      const dist = (top - c._s) & SERIAL;
+      const d = dist - base;
+      if (d <= last && d > p && places[d] === c) {
+        gradAt[d] += share;
+        continue;
+      }
+      // Serials must order the graph: an operand farther than its user, and no two nodes at one
+      // distance (possible 2³⁰ serials apart).
+      if (d <= p || (d <= last && places[d] !== null)) return abandonSerialPass(p, last);
+      if (d > last && (d > 8 * placed + WINDOW || dist >= nearest)) {
+        // Beyond the window: onto the waiting list, or already there.
+        const m = c._mark;
+        if (m >= 0 && m < farCount && far[m] === c) {
+          farGrad[m] += share;
+        } else {
+          addFar(c, dist, share);
+          nearest = Math.min(nearest, dist);
+        }
+        continue;
+      }
+      if (d > last) {
+        last = d;
+        growWindow(d);
+      }
+      places[d] = c;
+      gradAt[d] = share;
+      placed++;
+    }
+  }
+  return true;
+}
+
+/** Ends a serial pass that cannot go on, undoing what it did; returns false. */
+function abandonSerialPass(p: number, last: number): false {
+  endSerialPass(p, last);
+  restoreLeaves(false);
+  return false;
+}
+
+function growWindow(d: number): void {
+  if (d >= peak) peak = d + 1;
+  while (places.length <= d) places.push(null);
+  if (gradAt.length <= d) {
+    const grown = new Float64Array(Math.max(2 * gradAt.length, d + 1));
+    grown.set(gradAt);
+    gradAt = grown;
+  }
+}
+
+/** Clears a serial pass that cannot go on: the window from place `p` on, and the waiting list. */
+function endSerialPass(p: number, last: number): void {
+  places.fill(null, p, last + 1);
+  release(far, farCount);
+  farCount = 0;
+}
+
+function addFar(c: Value, dist: number, share: number): void {
+  far[farCount] = c;
+  farDist[farCount] = dist;
+  farGrad[farCount] = share;
+  c._mark = farCount++;
+}
+
+/** Takes entry `k` off the waiting list (the last entry moves into its place). */
+function dropFar(k: number): void {
+  const lastEntry = --farCount;
+  if (k !== lastEntry) {
+    const moved = far[lastEntry]!;
+    far[k] = moved;
+    farDist[k] = farDist[lastEntry]!;
+    farGrad[k] = farGrad[lastEntry]!;
+    moved._mark = k;
+  }
+  far[lastEntry] = null;
+}
+
+/**
+ * Depth-first post-order of the nodes reachable from `root` into `order` (inputs before the nodes
+ * made from them); returns how many. Leaves are included if `withLeaves`.
+ */
+function collect(root: Value, withLeaves: boolean): number {
+  const open = nextPass(), done = nextPass();
+  let sp = 0, n = 0, deepest = 1;
+  stack[sp++] = root;
+  while (sp > 0) {
+    if (sp > deepest) deepest = sp;
+    const v = stack[sp - 1]!;
+    const m = v._mark;
+    if (m === done) { sp--; continue; }
+    if (m === open) { v._mark = done; order[n++] = v; sp--; continue; }
+    const form = v._kind & 7;
+    if (form <= CONSTANT) {
+      v._mark = done;
+      if (withLeaves) order[n++] = v;
+      sp--;
+      continue;
+    }
+    v._mark = open;
+    if (form === NARY) {
+      const b = v._b as readonly Value[];
+      for (let k = b.length - 1; k >= 0; k--) if (b[k]!._mark !== done) stack[sp++] = b[k]!;
+    } else {
+      const a = v._a!;
+      if (a._mark !== done) stack[sp++] = a;
+      if (form === BINARY && (v._b as Value)._mark !== done) stack[sp++] = v._b as Value;
+    }
+  }
+  release(stack, deepest);
+  return n;
+}
+
+/** Every node `root` depends on (itself included), each once, inputs before the nodes made from them. */
+export function topologicalOrder(root: Value): Value[] {
+  const n = collect(root, true);
+  const result = order.slice(0, n) as Value[];
+  release(order, n);
+  return result;
+}
+
+/**
+ * @internal The operation nodes `root` depends on (itself included), in the order in which
+ * `backward()` finishes them, last first: the order its sums run in, for a compiler that must
+ * match the engine bit for bit. Leaves the graph's gradients as they were.
+ */
+export function backwardOrder(root: Value): Value[] {
+  if ((root._kind & 7) <= CONSTANT) return [];
+  const visited: Value[] = [];
+  pushGradients(root, visited);
+  restoreLeaves(false);
+  return visited.reverse();
+}
+
+/** Drops the references left in the first `n` entries of a scratch list. */
+function release(list: (Value | null)[], n: number): void {
+  for (let k = 0; k < n; k++) list[k] = null;
+}
+
+/**
+ * Gives back scratch memory that was mostly unused by the latest pass, so that a series of passes
+ * over one graph keeps it and an unusually large graph does not leave it behind. Past 2²² entries
+ * (32 MB an array) it is always given back: regrowing it costs little beside such a pass.
+ */
+function shrink(): void {
+  const keep = Math.max(1 << 16, Math.min(4 * peak, 1 << 22));
+  peak = 0;
+  if (places.length > keep) places = [null];
+  if (gradAt.length > keep) gradAt = new Float64Array(1024);
+  if (order.length > keep) order = [];
+  if (stack.length > keep) stack = [];
+  if (leafList.length > keep) leafList = [];
+  if (far.length > keep) { far = []; farDist = []; farGrad = []; }
+}
+
+/** Puts every leaf's grad back as it was before the pass (adding this pass's if `addPass`), and forgets the leaves. */
+function restoreLeaves(addPass: boolean): void {
+  for (let k = 0; k < leafCount; k++) {
+    const v = leafList[k]!;
+    const num = v._n, g = at(v) + GRAD;
+    num[g] = addPass ? savedLeafGrad[k]! + num[g]! : savedLeafGrad[k]!;
+    leafList[k] = null;
+  }
+  leafCount = 0;
+}
+
+/** `root.backward()`: see `Value.backward`. */
+export function backward(root: Value): void {
+  if ((root._kind & 7) <= CONSTANT) {
+    checkLeafGrad(root, root._n[at(root) + GRAD]! + 1);
+    root._n[at(root) + GRAD] += 1;
+    return;
+  }
+  // Interior grads restart at 0; each leaf's grad is set aside so that this pass's contributions
+  // are summed on their own and then added to it once.
+  try {
+    pushGradients(root, null);
+  } catch (e) {
+    restoreLeaves(false);
+    shrink();
+    throw e;
+  }
+  // A leaf whose gradient overflows (this pass's, or the sum with earlier passes') fails the whole
+  // pass, leaving every leaf as it was.
+  for (let k = 0; k < leafCount; k++) {
+    const v = leafList[k]!;
+    const g = savedLeafGrad[k]! + v._n[at(v) + GRAD]!;
+    if (g - g !== 0) {
+      restoreLeaves(false);
+      shrink();
+      checkLeafGrad(v, g);
+    }
+  }
+  restoreLeaves(true);
+  shrink();
+}
+
+/** Throws if `g`, the new gradient of leaf `v`, is not finite. */
+function checkLeafGrad(v: Value, g: number): void {
+  if (g - g === 0) return;
+  const info = { value: v.data, label: v.label };
+  throw new NonFiniteError(
+    `backward(): the gradient of ${formatOperand('leaf', info)} overflowed to ${g}`, v.op, [info]);
+}
+
+function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError {
+  const inputs = v.inputs;
+  const info = inputs.map((x) => ({ value: x.data, label: x.label }));
+  const names = inputs.length === 1 ? ['x'] : ['a', 'b'];
+  const list = info.map((o, k) => formatOperand(names[k] ?? `x${k}`, o)).join(', ');
+  // Slot 0 holds the Value operand, which is the second input when the constant comes first.
+  if ((v._kind & 7) === CONST_A) slot = 1;
+  return new NonFiniteError(
+    `backward(): the local derivative of ${v.op}(${list}) with respect to ${names[slot]} is ${d}, not a finite number`,
+    v.op, info);
+}
+
+/** Sets the gradient of every given value to 0 (for leaves, whose gradients accumulate across calls). */
+export function zeroGrad(values: Iterable<Value>): void {
+  // No pass count to bump (see the grad setter): a 0 is what a skipped node must read anyway.
+  for (const v of values) v._n[at(v) + GRAD] = 0;
+}

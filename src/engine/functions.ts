@@ -1,0 +1,138 @@
+/**
+ * The ops as module functions (`mul(a, b)`, `exp(x)`); the `Value` methods (`a.mul(b)`, `x.exp()`)
+ * call them too. Each op is one function that reads its own entry of the op table at its own call
+ * sites: V8 then inlines that entry's formulas here. (One shared function calling `op.value(a)` for
+ * every op would see all their formulas at one call site, and V8's inlining trace shows it then
+ * inlines none of them.) The functions differ only in the entry they read: adding an op is its
+ * table entry and one function here, which the type of `OP_FUNCTIONS` in value.ts demands.
+ */
+import { OPS, type BinaryOp, type UnaryOp } from './ops.js';
+import { CODE, Value, binary, checkDomain, operandOf, unary, valueOf, type Operand } from './value.js';
+
+export function add(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['+'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary(CODE['+'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+export function sub(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['-'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary(CODE['-'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+export function mul(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['*'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary(CODE['*'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+export function div(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['/'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary(CODE['/'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+/** xʸ. A number exponent allows a negative base ((−2)² = 4); a Value exponent needs x ≥ 0. */
+export function pow(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['pow'], a = valueOf(x), b = valueOf(y);
+  checkDomain('pow', x, y, a, b);
+  const out = op.value(a, b);
+  return binary(CODE['pow'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+export function neg(x: Value): Value {
+  const op: UnaryOp = OPS['neg'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['neg'], x, out, op.d(a, out, 0));
+}
+
+export function exp(x: Value): Value {
+  const op: UnaryOp = OPS['exp'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['exp'], x, out, op.d(a, out, 0));
+}
+
+export function log(x: Value): Value {
+  const op: UnaryOp = OPS['log'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['log'], x, out, op.d(a, out, 0));
+}
+
+export function tanh(x: Value): Value {
+  const op: UnaryOp = OPS['tanh'], a = operandOf(x), t = op.temp!(a);
+  const out = op.value(a, t);
+  return unary(CODE['tanh'], x, out, op.d(a, out, t));
+}
+
+export function sigmoid(x: Value): Value {
+  const op: UnaryOp = OPS['sigmoid'], a = operandOf(x), t = op.temp!(a);
+  const out = op.value(a, t);
+  return unary(CODE['sigmoid'], x, out, op.d(a, out, t));
+}
+
+export function relu(x: Value): Value {
+  const op: UnaryOp = OPS['relu'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['relu'], x, out, op.d(a, out, 0));
+}
+
+export function sqrt(x: Value): Value {
+  const op: UnaryOp = OPS['sqrt'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['sqrt'], x, out, op.d(a, out, 0));
+}
+
+export function abs(x: Value): Value {
+  const op: UnaryOp = OPS['abs'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['abs'], x, out, op.d(a, out, 0));
+}
+
+export function softplus(x: Value): Value {
+  const op: UnaryOp = OPS['softplus'], a = operandOf(x), t = op.temp!(a);
+  const out = op.value(a, t);
+  return unary(CODE['softplus'], x, out, op.d(a, out, t));
+}
+
+export function logsigmoid(x: Value): Value {
+  const op: UnaryOp = OPS['logsigmoid'], a = operandOf(x), t = op.temp!(a);
+  const out = op.value(a, t);
+  return unary(CODE['logsigmoid'], x, out, op.d(a, out, t));
+}
+
+export function sin(x: Value): Value {
+  const op: UnaryOp = OPS['sin'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['sin'], x, out, op.d(a, out, 0));
+}
+
+export function cos(x: Value): Value {
+  const op: UnaryOp = OPS['cos'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['cos'], x, out, op.d(a, out, 0));
+}
+
+export function tan(x: Value): Value {
+  const op: UnaryOp = OPS['tan'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['tan'], x, out, op.d(a, out, 0));
+}
+
+export function atan(x: Value): Value {
+  const op: UnaryOp = OPS['atan'], a = operandOf(x);
+  const out = op.value(a, 0);
+  return unary(CODE['atan'], x, out, op.d(a, out, 0));
+}
+
+export function max(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['max'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary(CODE['max'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}
+
+export function min(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['min'], a = valueOf(x), b = valueOf(y);
+  const out = op.value(a, b);
+  return binary(CODE['min'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+}

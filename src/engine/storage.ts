@@ -1,0 +1,109 @@
+/**
+ * Where nodes keep their numbers, and the bookkeeping that lets `backward()` order and skip work.
+ *
+ * Why: a scalar engine spends its time allocating nodes and in the garbage collector (see
+ * shared notes on performance). So a node is a thin object holding its operands — the collector
+ * still sees the graph and frees it exactly when it is unreachable — while its numbers (data, grad,
+ * the local derivatives d0 and d1, and `since`) live interleaved in Float64Array chunks shared by
+ * CHUNK consecutive nodes: no boxed doubles, little for the young generation to copy, and one or
+ * two cache lines per node for the backward pass.
+ *
+ * Every node gets a serial number when it is made, counting modulo 2³⁰ (small integers for V8);
+ * CHUNK divides 2³⁰, so `serial & SLOT` is always the node's place in its chunk. A node is made
+ * after its operands, so serials order a graph; `backward.ts` checks, rather than assumes, that
+ * they do (they may not after wrapping around).
+ */
+
+export const CHUNK = 4096;
+export const SLOT = CHUNK - 1;
+export const SERIAL = (1 << 30) - 1;
+
+// Words of a node in its chunk.
+export const DATA = 0, GRAD = 1, D0 = 2, D1 = 3, SINCE = 4, WORDS = 5;
+
+// How a node's operands are laid out (its `form`, the low 3 bits of `_kind`; the op code is above).
+export const LEAF = 0; //     no operands
+export const CONSTANT = 1; // a leaf that stands for a literal number, never a variable of interest
+export const UNARY = 2; //    a = operand, d0 = ∂out/∂a
+export const BINARY = 3; //   a, b operands, d0 = ∂out/∂a, d1 = ∂out/∂b
+export const CONST_B = 4; //  a = operand, d0 = ∂out/∂a, d1 = the constant second operand
+export const CONST_A = 5; //  a = operand (the second), d0 = ∂out/∂a, d1 = the constant first operand
+export const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
+
+/** What storage needs of a node. */
+export interface Stored {
+  /** The chunk holding the node's numbers. */
+  _n: Float64Array;
+  /** Serial number: creation order, modulo 2³⁰. */
+  _s: number;
+}
+
+/** Where node `v`'s numbers start in `v._n`. */
+export function at(v: Stored): number {
+  return (v._s & SLOT) * WORDS;
+}
+
+// ---------------------------------------------------------------------------------------------
+// `since`: may backward() skip what lies below a node whose gradient is exactly 0 (a relu that is
+// off, a hinge that is satisfied)? Every share such a node passes on is ±0, which changes no leaf's
+// sum (those start at +0); but the interior nodes only it reaches must still read grad 0 after the
+// pass. They do if no pass has written them yet. So `since` is the number of passes begun when the
+// oldest interior node of the node's graph was made (the node itself included): where that equals
+// `passes` at the start of a pass, no pass has touched any of them. A leaf has Infinity (leaves do
+// not count); a graph holding a non-finite local derivative has -1, so that backward() still meets
+// that derivative and reports it.
+
+/** Passes begun (and hand-set interior grads, which count as one). */
+export let passes = 0;
+/**
+ * Nothing is skipped in a graph holding an interior node made before serials last wrapped around
+ * (`since` below this): there serials may be out of order, and a skipped node could hide that
+ * from the pass, which would then keep to serial order where it would otherwise fall back to
+ * depth-first order, and add the same shares in another order.
+ */
+export let sinceWrap = 0;
+
+/** Counts a pass begun, or an interior grad written by hand: no graph made so far may be skipped. */
+export function touch(): void {
+  passes++;
+}
+
+/** `since` for a new node on operand `x` (and `y`) with local derivative `d0` (and `d1`). */
+export function sinceOf(x: Stored, d0: number, y: Stored | null, d1: number): number {
+  if (d0 - d0 !== 0 || d1 - d1 !== 0) return -1;
+  const sx = x._n[at(x) + SINCE]!;
+  const since = sx < passes ? sx : passes;
+  if (y === null) return since;
+  const sy = y._n[at(y) + SINCE]!;
+  return sy < since ? sy : since;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serials and chunks.
+
+/** Starts a chunk at serial `s`; at serial 0, serials have wrapped (or begin). */
+function newChunk(s: number): Float64Array {
+  if (s === 0) sinceWrap = ++passes;
+  return new Float64Array(CHUNK * WORDS);
+}
+
+/** The chunk new nodes go into. */
+export let chunk = newChunk(1);
+let nextSerial = 0;
+
+/** The next node's serial (its numbers go into `chunk`, read after this call). */
+export function claimSerial(): number {
+  const s = nextSerial;
+  if ((s & SLOT) === 0) chunk = newChunk(s);
+  nextSerial = (s + 1) & SERIAL;
+  return s;
+}
+
+/**
+ * @internal For tests: the serial number the next node gets, to exercise wrap-around and sparse
+ * serials without making 2³⁰ nodes. Starts a fresh chunk, so that no two live nodes share a slot.
+ */
+export function setNextSerial(serial: number): void {
+  nextSerial = serial & SERIAL;
+  chunk = newChunk(0); // as after a wrap
+}
