@@ -50,3 +50,5 @@ export { compile, CODE_LINE_LIMIT } from './tools/compile.js';
 export type { CompiledFunction, CompiledResult, CompileOptions, Strategy } from './tools/compile.js';
 export { noProgress } from './tools/progress.js';
 export type { Progress, ProgressFactory } from './tools/progress.js';
+export { backwardSteps } from './tools/steps.js';
+export type { BackwardStep, GradientUpdate } from './tools/steps.js';
