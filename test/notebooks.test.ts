@@ -139,6 +139,16 @@ describe('the numbers in 01-why-my-network-does-not-learn match the current code
     expect(html).toContain(`>${num(learnerDeltas(p0, s.x, s.a, 0.1).w2 / 0.1, 6)}<`);
   });
 
+  it('the diagnosis of the learner\'s rules: w2 written where h belongs, w1 where x belongs, the biases right', () => {
+    // Expected from the hand derivation (∂(w·u + b)/∂w = u), not from diagnoseGradient.
+    expect(out).toContain('✗ w2, substitution: it uses w2 where h belongs');
+    expect(out).toContain('✗ w1, substitution: it uses w1 where x belongs');
+    expect(out).toMatch(/corrected: gradient_y = 2 \* \(y - a\); gradient_y \* y \* \(1 - y\) \* h\n/);
+    expect(out).toMatch(/corrected: gradient_h = [^\n]*; gradient_h \* h \* \(1 - h\) \* x\n/);
+    expect(out).toContain('✓ b2, ok');
+    expect(out).toContain('✓ b1, ok');
+  });
+
   it('the training runs, the monotone floor and the 1-16-1 network', () => {
     const learner = train({ rules: 'learner', seed: 1 });
     const correct = train({ rules: 'autodiff', seed: 1 });
@@ -165,6 +175,8 @@ describe('the numbers in 02-expressions-and-graphs match the current code', () =
     expect(out).toContain(`loss = ${num(g.output.data, 6)}\n`);
     expect(out).toContain(`grad(h) in the graph:      ${num(g.names.get('h')!.grad, 8)}`);
     expect(out).toContain('variables:      w1, x, b1, w2, b2, a\n');
+    expect(out).toContain('w2: it uses w2 where h belongs');
+    expect(out).toContain('w1: it uses w1 where x belongs');
     const logistic = buildGraph('z = w*x + b; -(a*logsigmoid(z) + (1 - a)*logsigmoid(-z))', { w: -2, x: 2, b: 0, a: 1 });
     expect(out).toContain(`loss = ${num(logistic.output.data, 6)}\n`);
   });

@@ -3,7 +3,7 @@
  * applications of the library. Browser-safe; `micrograd-ts/learner/node` adds their picture files.
  */
 export {
-  PARAM_NAMES, TARGETS, RULES, NET111_MODEL, MANUAL_FORMULAS, LEARNER_FORMULAS, LEARNER_MISTAKES, RAW_MAX, DEFAULT_SEED, trainingSet, initialParams, buildNet111,
+  PARAM_NAMES, TARGETS, RULES, NET111_MODEL, MANUAL_FORMULAS, LEARNER_FORMULAS, RAW_MAX, DEFAULT_SEED, trainingSet, initialParams, buildNet111,
   net111Graph, predict, meanLoss, autodiffGradients, manualGradients, learnerDeltas, train, checkMonotone,
 } from './net111.js';
 export type { ParamName, Params, Target, Sample, Net111Graph, Rules, TrainOptions, TrainResult } from './net111.js';

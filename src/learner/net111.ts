@@ -166,18 +166,6 @@ export const LEARNER_FORMULAS: Readonly<Record<ParamName, string>> = Object.free
   b1: 'gradient_h = 2*(y - a)*y*(1 - y)*w2; gradient_h*h*(1 - h)',
 });
 
-/**
- * Sentences about the learner's two wrong rules, written by hand before the report computed its
- * diagnoses (`LEARNER_FORMULAS` and `diagnoseGradient`); notebook 01 still prints them.
- * @deprecated The report no longer reads them.
- */
-export const LEARNER_MISTAKES: Readonly<Record<ParamName, string | null>> = {
-  w2: 'Δw2 multiplies by w2 where h belongs: y = σ(w2·h + b2), so ∂(w2·h + b2)/∂w2 = h, giving ∂L/∂w2 = δ2·h.',
-  w1: 'Δw1 multiplies by w1 where x belongs (∂(w1·x + b1)/∂w1 = x), and its gradient_h is never defined in the script: ∂L/∂w1 = δ2·w2·h(1−h)·x.',
-  b2: null,
-  b1: null,
-};
-
 /** How the parameters are updated in training: the engine's gradients, the hand formulas, or the learner's rules. */
 export type Rules = 'autodiff' | 'manual' | 'learner';
 export const RULES: readonly Rules[] = ['autodiff', 'manual', 'learner'];
