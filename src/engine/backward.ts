@@ -15,10 +15,13 @@
  *   once: a second `backward()` gives exactly twice, and a failed pass leaves them as they were.
  */
 import { NonFiniteError, formatOperand } from './errors.js';
-import {
-  at, touch, sinceWrap, passes, CONSTANT, BINARY, CONST_A, NARY, SERIAL, GRAD, D0, SINCE,
-} from './storage.js';
+import { touch, lastWrap, passCount, LAYOUT } from './storage.js';
 import type { Value } from './value.js';
+
+// The node layout (storage.ts), as constants of this module: see LAYOUT there.
+const { CONSTANT, BINARY, CONST_A, NARY, SERIAL, GRAD, D0, SINCE, SLOT, WORDS } = LAYOUT;
+/** Where node `v`'s numbers start in `v._n` (storage.ts's `at`, local for the same reason). */
+const at = (v: { _s: number }): number => (v._s & SLOT) * WORDS;
 
 // Backward.
 //
@@ -108,7 +111,7 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
   // that writes grads, even one that fails, makes every graph made before it count as touched.
   let untouched = -2;
   if (record === null) {
-    if (root._n[at(root) + SINCE]! >= sinceWrap) untouched = passes;
+    if (root._n[at(root) + SINCE]! >= lastWrap()) untouched = passCount();
     touch();
   }
   if (bySerial) {

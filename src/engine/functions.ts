@@ -6,8 +6,12 @@
  * inlines none of them.) The functions differ only in the entry they read: adding an op is its
  * table entry and one function here, which the type of `OP_FUNCTIONS` in value.ts demands.
  */
-import { OPS, type BinaryOp, type UnaryOp } from './ops.js';
-import { CODE, Value, binary, checkDomain, operandOf, unary, valueOf, type Operand } from './value.js';
+import { OPS as TABLE, opCodes, type BinaryOp, type UnaryOp } from './ops.js';
+import { Value, binary, checkDomain, operandOf, unary, valueOf, type Operand } from './value.js';
+
+// Module-local constants: V8 reads an imported binding through a module cell at every use.
+const OPS = TABLE;
+const CODE = opCodes();
 
 export function add(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['+'], a = valueOf(x), b = valueOf(y);

@@ -349,3 +349,8 @@ export const BINARY_OPS = Object.freeze(OP_NAMES.filter((n) => OPS[n].arity === 
 export function opDefinition(name: Exclude<OpName, ''>): OpDefinition {
   return OPS[name];
 }
+
+/** Op codes by name: an op's place in the table, from 1 (a node stores it; 0 is a leaf). */
+export function opCodes(): Readonly<Record<Exclude<OpName, ''>, number>> {
+  return Object.freeze(Object.fromEntries(OP_NAMES.map((name, k) => [name, k + 1]))) as Readonly<Record<Exclude<OpName, ''>, number>>;
+}

@@ -14,21 +14,30 @@
  * they do (they may not after wrapping around).
  */
 
-export const CHUNK = 4096;
-export const SLOT = CHUNK - 1;
-export const SERIAL = (1 << 30) - 1;
+const CHUNK = 4096;
+const SLOT = CHUNK - 1;
+const SERIAL = (1 << 30) - 1;
 
 // Words of a node in its chunk.
-export const DATA = 0, GRAD = 1, D0 = 2, D1 = 3, SINCE = 4, WORDS = 5;
+const DATA = 0, GRAD = 1, D0 = 2, D1 = 3, SINCE = 4, WORDS = 5;
 
 // How a node's operands are laid out (its `form`, the low 3 bits of `_kind`; the op code is above).
-export const LEAF = 0; //     no operands
-export const CONSTANT = 1; // a leaf that stands for a literal number, never a variable of interest
-export const UNARY = 2; //    a = operand, d0 = ∂out/∂a
-export const BINARY = 3; //   a, b operands, d0 = ∂out/∂a, d1 = ∂out/∂b
-export const CONST_B = 4; //  a = operand, d0 = ∂out/∂a, d1 = the constant second operand
-export const CONST_A = 5; //  a = operand (the second), d0 = ∂out/∂a, d1 = the constant first operand
-export const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
+const LEAF = 0; //     no operands
+const CONSTANT = 1; // a leaf that stands for a literal number, never a variable of interest
+const UNARY = 2; //    a = operand, d0 = ∂out/∂a
+const BINARY = 3; //   a, b operands, d0 = ∂out/∂a, d1 = ∂out/∂b
+const CONST_B = 4; //  a = operand, d0 = ∂out/∂a, d1 = the constant second operand
+const CONST_A = 5; //  a = operand (the second), d0 = ∂out/∂a, d1 = the constant first operand
+const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
+
+/**
+ * The layout above, for the modules that read nodes (value.ts, backward.ts). They copy it into
+ * constants of their own (`const { DATA, … } = LAYOUT`): V8 reads an imported or exported binding
+ * through a module cell at every use, which made backward() a quarter slower on small graphs.
+ */
+export const LAYOUT = Object.freeze({
+  CHUNK, SLOT, SERIAL, DATA, GRAD, D0, D1, SINCE, WORDS, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY,
+});
 
 /** What storage needs of a node. */
 export interface Stored {
@@ -39,7 +48,7 @@ export interface Stored {
 }
 
 /** Where node `v`'s numbers start in `v._n`. */
-export function at(v: Stored): number {
+function at(v: Stored): number {
   return (v._s & SLOT) * WORDS;
 }
 
@@ -54,19 +63,32 @@ export function at(v: Stored): number {
 // that derivative and reports it.
 
 /** Passes begun (and hand-set interior grads, which count as one). */
-export let passes = 0;
+let passes = 0;
 /**
  * Nothing is skipped in a graph holding an interior node made before serials last wrapped around
  * (`since` below this): there serials may be out of order, and a skipped node could hide that
  * from the pass, which would then keep to serial order where it would otherwise fall back to
  * depth-first order, and add the same shares in another order.
  */
-export let sinceWrap = 0;
+let sinceWrap = 0;
 
 /** Counts a pass begun, or an interior grad written by hand: no graph made so far may be skipped. */
 export function touch(): void {
   passes++;
 }
+
+/** The passes begun so far (see `since`). */
+export function passCount(): number {
+  return passes;
+}
+
+/** `since` below this marks a graph holding nodes made before serials last wrapped around. */
+export function lastWrap(): number {
+  return sinceWrap;
+}
+
+// (These are functions, not exported variables: V8 reads an exported `let` through a module cell,
+// with a check that it is initialised, at every use.)
 
 /** `since` for a new node on operand `x` (and `y`) with local derivative `d0` (and `d1`). */
 export function sinceOf(x: Stored, d0: number, y: Stored | null, d1: number): number {
@@ -88,10 +110,15 @@ function newChunk(s: number): Float64Array {
 }
 
 /** The chunk new nodes go into. */
-export let chunk = newChunk(1);
+let chunk = newChunk(1);
 let nextSerial = 0;
 
-/** The next node's serial (its numbers go into `chunk`, read after this call). */
+/** The chunk the latest `claimSerial()` placed its node in. */
+export function currentChunk(): Float64Array {
+  return chunk;
+}
+
+/** The next node's serial (its numbers go into `currentChunk()`, read after this call). */
 export function claimSerial(): number {
   const s = nextSerial;
   if ((s & SLOT) === 0) chunk = newChunk(s);

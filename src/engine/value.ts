@@ -11,15 +11,17 @@
  * Where the numbers live (typed-array chunks) is `storage.ts`; how the backward pass finds its
  * order fast and what it may skip is `backward.ts`. Neither changes what is computed.
  */
-import { OPS, OP_NAMES, type BinaryOp, type BinaryOpName, type OpName, type UnaryOp, type UnaryOpName } from './ops.js';
+import { OPS, OP_NAMES, opCodes, type BinaryOp, type BinaryOpName, type OpName, type UnaryOp, type UnaryOpName } from './ops.js';
 import { NonFiniteError, checkNumber, formatOperand, nonFinite, type OperandInfo } from './errors.js';
 import { describeUnknown } from './describe.js';
-import {
-  at, chunk, claimSerial, sinceOf, touch, passes,
-  DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY,
-} from './storage.js';
+import { claimSerial, currentChunk, sinceOf, touch, passCount, LAYOUT } from './storage.js';
 import { backward } from './backward.js';
 import * as functions from './functions.js';
+
+// The node layout (storage.ts), as constants of this module: see LAYOUT there.
+const { DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY } = LAYOUT;
+/** Where node `v`'s numbers start in `v._n` (storage.ts's `at`, local for the same reason). */
+const at = (v: { _s: number }): number => (v._s & SLOT) * WORDS;
 
 export { NonFiniteError } from './errors.js';
 export { OP_NAMES } from './ops.js';
@@ -29,8 +31,8 @@ export { topologicalOrder, zeroGrad } from './backward.js';
 /** A second operand: another Value, or a plain number treated as a constant. */
 export type Operand = Value | number;
 
-/** @internal A node's op code: its op's place in the table, from 1 (0 is a leaf). */
-export const CODE = Object.fromEntries(OP_NAMES.map((name, k) => [name, k + 1])) as Readonly<Record<Exclude<OpName, ''>, number>>;
+/** A node's op code: its op's place in the table, from 1 (0 is a leaf). */
+const CODE = opCodes();
 
 const labels = new WeakMap<Value, string>();
 
@@ -48,7 +50,7 @@ export class Value {
     // Short in bytecode, so that V8 inlines it into every op; the uncommon work is out of line.
     if (typeof data !== 'number' || data - data !== 0 || label !== undefined) leafExtras(this, data, label);
     const s = claimSerial();
-    const num = chunk;
+    const num = currentChunk();
     this._n = num;
     this._s = s;
     this._a = null;
@@ -301,7 +303,7 @@ export function sum(values: Iterable<Operand>): Value {
  * afterwards), sparing a copy where `sum` is on a hot path.
  */
 export function sumOf(operands: Value[]): Value {
-  let out = 0, since = passes;
+  let out = 0, since = passCount();
   for (let k = 0; k < operands.length; k++) {
     const v = operands[k];
     if (!(v instanceof Value)) throw notAValue(v, k);
