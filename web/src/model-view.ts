@@ -4,7 +4,7 @@
  */
 import {
   backwardSteps, buildGraph, ExpressionError, formatNumber, freeVariables, NonFiniteError, parseExpression,
-  OP_SYMBOLS, toDot, topologicalOrder, zeroGrad,
+  FUNCTION_NAMES, OP_SYMBOLS, toDot, topologicalOrder, zeroGrad,
   type BackwardStep, type ExpressionGraph, type Program, type Value,
 } from '../../src/index.js';
 import { checkDerivation } from './derivation.js';
@@ -127,7 +127,7 @@ export class ModelView {
         h('div', { class: 'row' }, h('label', { for: 'model-editor' }, h('strong', {}, 'Model')), examples),
         this.editor,
         this.errorBox,
-        h('p', { class: 'hint' }, 'One statement a line (or ;), the last is the output. + − × ÷ ^, exp log tanh sigmoid relu sqrt abs softplus logsigmoid sum; # comments.'),
+        h('p', { class: 'hint' }, `One statement a line (or ;), the last is the output. + − × ÷ ^, ${FUNCTION_NAMES.join(' ')}; # comments.`),
         ...options.linkErrors.map((m) => h('div', { class: 'error', 'data-testid': 'link-error' }, m)),
         h('h3', {}, 'Variables'),
         h('table', { class: 'vars' }, h('thead', {}, h('tr', {}, h('th', {}, 'name'), h('th', {}, 'value'), h('th', {}, ''), h('th', {}, 'grad'))), this.varBody),
