@@ -12,15 +12,7 @@ import { ROOT, runCli, type Run } from '../cli-helpers.js';
 const tmp = mkdtempSync(join(tmpdir(), 'micrograd-check-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-const MODEL = 'h = sigmoid(w1*x + b1); y = sigmoid(w2*h + b2); (y - a)^2';
-const AT = { x: 2 / 9, a: 1, w1: 0.3, b1: 0.1, w2: -0.2, b2: 0.05 };
-const atArg = Object.entries(AT).map(([k, v]) => `${k}=${v}`).join(',');
-
-const s = (z: number): number => 1 / (1 + Math.exp(-z));
-const h = s(AT.w1 * AT.x + AT.b1);
-const y = s(AT.w2 * h + AT.b2);
-const delta2 = 2 * (y - AT.a) * y * (1 - y);
-const HAND = { w2: delta2 * h, b2: delta2, w1: delta2 * AT.w2 * h * (1 - h) * AT.x, b1: delta2 * AT.w2 * h * (1 - h), h: delta2 * AT.w2 };
+import { AT, HAND, MODEL, atArg, delta2, h, s } from './learner-oracle.js';
 const close = (a: number, b: number, tol = 1e-12): boolean => Math.abs(a - b) <= tol * (1 + Math.abs(b));
 
 interface Row {
