@@ -192,7 +192,6 @@ type MethodOf<K extends keyof typeof OPS> = (typeof OPS)[K]['method'];
 type UnaryMethods = { readonly [K in UnaryOpName as MethodOf<K>]: () => Value };
 type BinaryMethods = { readonly [K in BinaryOpName as MethodOf<K>]: (other: Operand) => Value };
 // Declaration merging: the class gets the methods' types from the table.
-// eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface Value extends UnaryMethods, BinaryMethods {}
 
 function setLabel(v: Value, text: string): void {
