@@ -128,6 +128,27 @@ describe('diagnoseGradient: agreement', () => {
     expect(row.ok).toBe(false);
   });
 
+  it('a formula that rounding cannot tell from 0 is not ok where the true gradient is tiny', () => {
+    // ∂y/∂w = exp(x) ≈ 1e-44 here and at every draw (x in [−150, −50]). y − y is identically 0:
+    // it agrees only because its own rounding bound (ε·|y| ≈ 1e-16) dwarfs exp(x).
+    const model = 'y = w*exp(x) + 1; y';
+    const zero = one(model, { w: 1, x: -100 }, 'w', 'y - y');
+    expect(zero.diagnosis.kind).toBe('unchecked');
+    expect(zero.ok).toBe(false);
+    // The right formula, evaluated without cancellation, is still ok there.
+    expect(one(model, { w: 1, x: -100 }, 'w', 'exp(x)').diagnosis.kind).toBe('ok');
+  });
+
+  it('claims no explanation whose candidate agrees only within its own rounding bound', () => {
+    // ∂/∂w = exp(x), below 1e-21 at every draw; the formula y − a is wrong (≈ 1 − a). Writing y for a
+    // gives y − y, which is 0 to within ε·|y|: not an identity with exp(x), so not a substitution.
+    const row = one('y = w*exp(x) + 1; y - a', { w: 1, x: -100, a: 3 }, 'w', 'y - a');
+    expect(row.agreesAtPoint).toBe(false);
+    expect(row.diagnosis.kind).not.toBe('substitution');
+    expect(['unexplained', 'point-only']).toContain(row.diagnosis.kind);
+    expect(row.diagnosis.corrected ?? '').not.toMatch(/y - y/);
+  });
+
   it('--fixed holds data and labels at their given values', () => {
     // 2(y − 1) is ∂/∂y only while a = 1.
     expect(one('(y - a)^2', { y: 0.3, a: 1 }, 'y', '2*(y - 1)', { fixed: ['a'] }).diagnosis.kind).toBe('ok');
