@@ -62,7 +62,7 @@ export interface DiagnoseOptions {
   readonly points?: number;
   /** Seeds the random points (default 1). */
   readonly seed?: number;
-  /** Variables held at their given values (data, labels). */
+  /** Variables held at their given values (data, labels); not one a formula is given for, nor all of them. */
   readonly fixed?: readonly string[];
   /** With `atol`: a fixed tolerance atol + rtol·|autodiff| in place of the rounding bound (either may be given; the other is 0). */
   readonly rtol?: number;
@@ -1136,6 +1136,15 @@ function prepare(
   const unknown = list.map(([n]) => n).filter((n) => !model.given.graph.names.has(n));
   if (unknown.length) {
     throw new RangeError(`${unknown.join(', ')} ${unknown.length === 1 ? 'is not a variable or named intermediate' : 'are not variables or named intermediates'} of the model (its names: ${model.names.join(', ')})`);
+  }
+  // A variable held still is never moved by the draws: its own formula, or every formula when all are
+  // held, would be checked at the given point only, and a coincidence there would read as an identity.
+  const heldTargets = list.map(([n]) => n).filter((n) => o.fixed.includes(n));
+  if (heldTargets.length) {
+    throw new RangeError(`fixed holds ${heldTargets.join(', ')}, whose gradient a formula claims: a formula must hold as its variable moves, so it cannot be held fixed`);
+  }
+  if (variables.length > 0 && variables.every((n) => o.fixed.includes(n))) {
+    throw new RangeError(`fixed holds every variable of the model (${variables.join(', ')}): no random point would differ from the given one`);
   }
   const formulas = list.map(([target, text]) => {
     if (typeof text !== 'string') throw new TypeError(`the formula for ${target} must be a string, got ${typeof text}`);

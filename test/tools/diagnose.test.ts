@@ -128,6 +128,15 @@ describe('diagnoseGradient: agreement', () => {
     expect(row.ok).toBe(false);
   });
 
+  it('refuses fixed on a claimed variable, or on every variable: no draw would move them', () => {
+    // Hand: ∂(w³)/∂w = 3w², which is 3 only at w = ±1; ∂(h²)/∂h = 2h = 2wx, which is 2 only where wx = 1.
+    expect(() => diagnoseGradient('w^3*x', { w: 1, x: 2 }, { w: '3*x' }, { fixed: ['w'] })).toThrow(/fixed holds w, whose gradient/);
+    expect(() => diagnoseGradient('h = w*x; h^2', { w: 1, x: 1 }, { h: '2' }, { fixed: ['w', 'x'] })).toThrow(/fixed holds every variable/);
+    // Without fixed, both are caught as not identities.
+    expect(one('w^3*x', { w: 1, x: 2 }, 'w', '3*x').ok).toBe(false);
+    expect(one('h = w*x; h^2', { w: 1, x: 1 }, 'h', '2').ok).toBe(false);
+  });
+
   it('a formula that rounding cannot tell from 0 is not ok where the true gradient is tiny', () => {
     // ∂y/∂w = exp(x) ≈ 1e-44 here and at every draw (x in [−150, −50]). y − y is identically 0:
     // it agrees only because its own rounding bound (ε·|y| ≈ 1e-16) dwarfs exp(x).
