@@ -516,6 +516,8 @@ function scaleHolds(model: Model, pairs: readonly Pair[], k: number, relK: numbe
       ? r.atol + r.rtol * Math.max(Math.abs(ref.value), Math.abs(kc))
       : ROUNDING_SAFETY * (ref.bound + Math.abs(k) * cand.bound + Math.abs(kc) * relK);
     if (!(diff <= allowed)) return false;
+    // An allowance that reaches |ref| would pass 0 × cand as well: the pair shows nothing.
+    if (r.rule === 'rounding' && !(allowed < Math.abs(ref.value))) return false;
   }
   return true;
 }

@@ -137,6 +137,16 @@ describe('diagnoseGradient: agreement', () => {
     expect(one('h = w*x; h^2', { w: 1, x: 1 }, 'h', '2').ok).toBe(false);
   });
 
+  it('claims no factor whose own rounding bound is as large as its value', () => {
+    // d = (1 + 4e-16) − 1 is a few ulps of 1: its bound is about its value. ∂/∂w = 2wx by hand, and x
+    // times any constant times d is not 2wx as w moves; only the reach of d's bound made one fit.
+    const row = one('y = u*1e-16 + 1; d = y - 1; d*v + w*w*x', { u: 4, v: 1, w: 10, x: 3 }, 'w', 'x');
+    expect(row.autodiff).toBe(60);
+    // The factor that does hold: 2wx = x · 2w.
+    expect(row.diagnosis).toMatchObject({ kind: 'missing-factor', factor: '2 * w' });
+    expect(row.diagnosis.text).not.toMatch(/\bd\b/);
+  });
+
   it('a formula that rounding cannot tell from 0 is not ok where the true gradient is tiny', () => {
     // ∂y/∂w = exp(x) ≈ 1e-44 here and at every draw (x in [−150, −50]). y − y is identically 0:
     // it agrees only because its own rounding bound (ε·|y| ≈ 1e-16) dwarfs exp(x).
