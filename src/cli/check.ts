@@ -29,6 +29,13 @@ export function checkManual(m: ModelAt, manual: readonly ManualEntry[], options:
   if (notVariables.length) {
     throw new UsageError(`--fixed names ${notVariables.join(', ')}, which ${notVariables.length === 1 ? 'is not a variable' : 'are not variables'} of the expression (its variables: ${m.variables.join(', ') || 'none'})`);
   }
+  const heldTargets = manual.map((e) => e.name).filter((n) => (options.fixed ?? []).includes(n));
+  if (heldTargets.length) {
+    throw new UsageError(`--fixed holds ${heldTargets.join(', ')}, whose gradient --manual claims: a formula must hold as its variable moves, so it cannot be held fixed`);
+  }
+  if (m.variables.length > 0 && m.variables.every((n) => (options.fixed ?? []).includes(n))) {
+    throw new UsageError(`--fixed holds every variable (${m.variables.join(', ')}): no random point would differ from the given one`);
+  }
   try {
     return diagnoseGradient(m.program, m.at, new Map(manual.map((e) => [e.name, e.formula])), options);
   } catch (e) {

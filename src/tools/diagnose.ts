@@ -16,7 +16,7 @@
  *   unexplained     none of these
  *
  * `unchecked` means too few random points carried information (the true gradient below its own
- * rounding bound there). Nothing here is guessed: an explanation is reported only when its formula
+ * rounding bound there, or a formula that agrees only within an allowance reaching |true|). Nothing here is guessed: an explanation is reported only when its formula
  * agrees with autodiff at every informative point, and its corrected formula is printed from it.
  */
 import { NonFiniteError, Value, topologicalOrder } from '../engine/value.js';
@@ -62,7 +62,7 @@ export interface DiagnoseOptions {
   readonly points?: number;
   /** Seeds the random points (default 1). */
   readonly seed?: number;
-  /** Variables held at their given values (data, labels). */
+  /** Variables held at their given values (data, labels); not one a formula is given for, nor all of them. */
   readonly fixed?: readonly string[];
   /** With `atol`: a fixed tolerance atol + rtol·|autodiff| in place of the rounding bound (either may be given; the other is 0). */
   readonly rtol?: number;
@@ -428,8 +428,23 @@ interface Samples {
   readonly redrawn: { readonly notFinite: number; readonly branch: number; readonly uninformative: number };
 }
 
-function informative(t: number, et: number): boolean {
-  return Math.abs(t) > ROUNDING_SAFETY * et;
+/**
+ * A point tells a formula from 0 only where |t| exceeds the rounding allowance of both evaluations
+ * (bounds: their sum); elsewhere even a formula that is identically 0 would agree.
+ */
+function informative(t: number, bounds: number): boolean {
+  return Math.abs(t) > ROUNDING_SAFETY * bounds;
+}
+
+/**
+ * Whether a point tells anything about the formula: the true gradient is above its own rounding
+ * bound, and the formula either disagrees there or agrees with an allowance below |t| (an allowance
+ * that reaches |t| would pass a formula that is identically 0).
+ */
+function telling(model: Model, t: Estimate, m: Estimate): boolean {
+  if (!informative(t.value, t.bound)) return false;
+  const agrees = Math.abs(m.value - t.value) <= model.allowed(t.value, t.bound + m.bound);
+  return !agrees || informative(t.value, t.bound + m.bound);
 }
 
 function collectSamples(model: Model, target: string, formula: Formula, givenManual: Evaluated): Samples {
@@ -451,10 +466,10 @@ function collectSamples(model: Model, target: string, formula: Formula, givenMan
     if (needsFormulaBranch && branchOf(topologicalOrder(m.output)) !== givenBranch) { redraw('branch'); continue; }
     const t = trueGradient(p, target);
     if (!Number.isFinite(t.bound)) { redraw('notFinite'); continue; }
-    if (!informative(t.value, t.bound)) { redraw('uninformative'); continue; }
+    if (!telling(model, t, m)) { redraw('uninformative'); continue; }
     randoms.push({ point: p, t: t.value, et: t.bound, m: m.value, em: m.bound, given: false });
   }
-  const givenInformative = informative(given.t, given.et);
+  const givenInformative = telling(model, { value: given.t, bound: given.et }, { value: given.m, bound: given.em });
   return {
     given, givenInformative,
     checked: givenInformative ? [...randoms, given] : randoms,
@@ -480,6 +495,8 @@ function equalsTrue(model: Model, samples: readonly Sample[], value: (s: Sample)
   for (const s of samples) {
     const v = value(s);
     if (v === null || !Number.isFinite(v.value)) return false;
+    // A candidate whose own rounding swamps the true gradient is not shown to equal it.
+    if (!informative(s.t, s.et + v.bound)) return false;
     if (Math.abs(v.value - s.t) > model.allowed(s.t, s.et + v.bound)) return false;
   }
   return true;
@@ -499,6 +516,8 @@ function scaleHolds(model: Model, pairs: readonly Pair[], k: number, relK: numbe
       ? r.atol + r.rtol * Math.max(Math.abs(ref.value), Math.abs(kc))
       : ROUNDING_SAFETY * (ref.bound + Math.abs(k) * cand.bound + Math.abs(kc) * relK);
     if (!(diff <= allowed)) return false;
+    // An allowance that reaches |ref| would pass 0 × cand as well: the pair shows nothing.
+    if (r.rule === 'rounding' && !(allowed < Math.abs(ref.value))) return false;
   }
   return true;
 }
@@ -1032,7 +1051,7 @@ function diagnoseOne(model: Model, target: string, source: string, formula: Form
 
 function redrawnText(r: Samples['redrawn']): string {
   const parts = [
-    r.uninformative ? `${r.uninformative} had a true gradient below its rounding bound (such as a saturated sigmoid's, or a relu's that is off)` : '',
+    r.uninformative ? `${r.uninformative} had a true gradient below its rounding bound (such as a saturated sigmoid's, or a relu's that is off) or one the formula's rounding bound could not tell from 0` : '',
     r.branch ? `${r.branch} put a relu, abs, max or min on another branch than the given point` : '',
     r.notFinite ? `${r.notFinite} gave a value that is not finite` : '',
   ].filter((p) => p !== '');
@@ -1119,6 +1138,15 @@ function prepare(
   const unknown = list.map(([n]) => n).filter((n) => !model.given.graph.names.has(n));
   if (unknown.length) {
     throw new RangeError(`${unknown.join(', ')} ${unknown.length === 1 ? 'is not a variable or named intermediate' : 'are not variables or named intermediates'} of the model (its names: ${model.names.join(', ')})`);
+  }
+  // A variable held still is never moved by the draws: its own formula, or every formula when all are
+  // held, would be checked at the given point only, and a coincidence there would read as an identity.
+  const heldTargets = list.map(([n]) => n).filter((n) => o.fixed.includes(n));
+  if (heldTargets.length) {
+    throw new RangeError(`fixed holds ${heldTargets.join(', ')}, whose gradient a formula claims: a formula must hold as its variable moves, so it cannot be held fixed`);
+  }
+  if (variables.length > 0 && variables.every((n) => o.fixed.includes(n))) {
+    throw new RangeError(`fixed holds every variable of the model (${variables.join(', ')}): no random point would differ from the given one`);
   }
   const formulas = list.map(([target, text]) => {
     if (typeof text !== 'string') throw new TypeError(`the formula for ${target} must be a string, got ${typeof text}`);

@@ -238,6 +238,20 @@ describe('micrograd check: options and input', () => {
     }
   });
 
+  it('refuses --fixed on a variable whose gradient is claimed, or on every variable (no point would move)', () => {
+    // 3 is not ∂(w³)/∂w = 3w², yet it matches at w = 1; with w held, every "random" point is w = 1.
+    const held = check(['w^3', '--at', 'w=1', '--fixed', 'w', '--manual', 'w=3']);
+    expect(held.code).toBe(2);
+    expect(held.stderr.trim().split('\n')).toHaveLength(1);
+    expect(held.stderr).toMatch(/--fixed holds w, whose gradient --manual claims/);
+    expect(held.stdout).toBe('');
+    // ∂(h²)/∂h = 2h = 2wx, not 2; they meet only at w = x = 1.
+    const all = check(['h = w*x; h^2', '--at', 'w=1,x=1', '--fixed', 'w,x', '--manual', 'h=2']);
+    expect(all.code).toBe(2);
+    expect(all.stderr).toMatch(/--fixed holds every variable \(w, x\)/);
+    expect(all.stdout).toBe('');
+  });
+
   it('reports a bad formula with its caret, naming --manual and the name, exit 2', () => {
     const r = check(learner('w2=2*(y-a'));
     expect(r.code).toBe(2);

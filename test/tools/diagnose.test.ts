@@ -128,6 +128,46 @@ describe('diagnoseGradient: agreement', () => {
     expect(row.ok).toBe(false);
   });
 
+  it('refuses fixed on a claimed variable, or on every variable: no draw would move them', () => {
+    // Hand: ∂(w³)/∂w = 3w², which is 3 only at w = ±1; ∂(h²)/∂h = 2h = 2wx, which is 2 only where wx = 1.
+    expect(() => diagnoseGradient('w^3*x', { w: 1, x: 2 }, { w: '3*x' }, { fixed: ['w'] })).toThrow(/fixed holds w, whose gradient/);
+    expect(() => diagnoseGradient('h = w*x; h^2', { w: 1, x: 1 }, { h: '2' }, { fixed: ['w', 'x'] })).toThrow(/fixed holds every variable/);
+    // Without fixed, both are caught as not identities.
+    expect(one('w^3*x', { w: 1, x: 2 }, 'w', '3*x').ok).toBe(false);
+    expect(one('h = w*x; h^2', { w: 1, x: 1 }, 'h', '2').ok).toBe(false);
+  });
+
+  it('claims no factor whose own rounding bound is as large as its value', () => {
+    // d = (1 + 4e-16) − 1 is a few ulps of 1: its bound is about its value. ∂/∂w = 2wx by hand, and x
+    // times any constant times d is not 2wx as w moves; only the reach of d's bound made one fit.
+    const row = one('y = u*1e-16 + 1; d = y - 1; d*v + w*w*x', { u: 4, v: 1, w: 10, x: 3 }, 'w', 'x');
+    expect(row.autodiff).toBe(60);
+    // The factor that does hold: 2wx = x · 2w.
+    expect(row.diagnosis).toMatchObject({ kind: 'missing-factor', factor: '2 * w' });
+    expect(row.diagnosis.text).not.toMatch(/\bd\b/);
+  });
+
+  it('a formula that rounding cannot tell from 0 is not ok where the true gradient is tiny', () => {
+    // ∂y/∂w = exp(x) ≈ 1e-44 here and at every draw (x in [−150, −50]). y − y is identically 0:
+    // it agrees only because its own rounding bound (ε·|y| ≈ 1e-16) dwarfs exp(x).
+    const model = 'y = w*exp(x) + 1; y';
+    const zero = one(model, { w: 1, x: -100 }, 'w', 'y - y');
+    expect(zero.diagnosis.kind).toBe('unchecked');
+    expect(zero.ok).toBe(false);
+    // The right formula, evaluated without cancellation, is still ok there.
+    expect(one(model, { w: 1, x: -100 }, 'w', 'exp(x)').diagnosis.kind).toBe('ok');
+  });
+
+  it('claims no explanation whose candidate agrees only within its own rounding bound', () => {
+    // ∂/∂w = exp(x), below 1e-21 at every draw; the formula y − a is wrong (≈ 1 − a). Writing y for a
+    // gives y − y, which is 0 to within ε·|y|: not an identity with exp(x), so not a substitution.
+    const row = one('y = w*exp(x) + 1; y - a', { w: 1, x: -100, a: 3 }, 'w', 'y - a');
+    expect(row.agreesAtPoint).toBe(false);
+    expect(row.diagnosis.kind).not.toBe('substitution');
+    expect(['unexplained', 'point-only']).toContain(row.diagnosis.kind);
+    expect(row.diagnosis.corrected ?? '').not.toMatch(/y - y/);
+  });
+
   it('--fixed holds data and labels at their given values', () => {
     // 2(y − 1) is ∂/∂y only while a = 1.
     expect(one('(y - a)^2', { y: 0.3, a: 1 }, 'y', '2*(y - 1)', { fixed: ['a'] }).diagnosis.kind).toBe('ok');
