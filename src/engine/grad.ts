@@ -132,7 +132,7 @@ export function gradNumbers(output: Value, inputs: readonly Value[]): number[] {
 /**
  * Gradients whose numbers `compile()` would freeze at the traced point where they change with the
  * inputs, with what to say: number gradients, and derivatives that a rule decided from the data
- * (the branches of relu, abs, max and min, pow's special cases at a base of 0).
+ * (the branches of relu, abs, max and min, pow's special cases at a base of 0, atan's two forms).
  */
 const frozenAtTrace = new WeakMap<Value, string>();
 
@@ -195,6 +195,9 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
     const args = operands.map((c, k) => (local[k] === null ? c.data : c));
     if (PIECEWISE.has(v.op)) decided.add(v.op);
     if (v.op === 'pow' && args[1] instanceof Value && f.data(args[0]!) === 0) decided.add('pow at a base of 0');
+    // atan's rule picks one of two forms from |x| against 1: a compiled graph would keep the traced
+    // form on the other side (other roundings, and x·x overflowing past 1.3e154 where r·r does not).
+    if (v.op === 'atan') decided.add('atan (its form on one side of |x| = 1)');
     for (let k = 0; k < operands.length; k++) {
       const d = local[k];
       if (d === null || d === undefined) continue;

@@ -239,4 +239,9 @@ describe('compile() and grad', () => {
     expect(() => compile(([a]) => grad(a!.relu().mul(a!), a!, { createGraph: true }), [2]))
       .toThrow(/relu.*decided at the traced point/s);
   });
+
+  it('refuses atan\'s derivative, whose rule picks its form from |x| against 1 (traced at 0.5, run at 1.5 or 1e155 it would differ)', () => {
+    expect(() => compile(([a]) => grad(a!.atan().mul(a!), a!, { createGraph: true }), [0.5]))
+      .toThrow(/atan.*decided at the traced point/s);
+  });
 });
