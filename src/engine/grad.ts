@@ -194,7 +194,9 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
     // A number operand (no local derivative) reaches the rule as its number.
     const args = operands.map((c, k) => (local[k] === null ? c.data : c));
     if (PIECEWISE.has(v.op)) decided.add(v.op);
-    if (v.op === 'pow' && args[1] instanceof Value && f.data(args[0]!) === 0) decided.add('pow at a base of 0');
+    // With a Value exponent, pow's rules pick their special cases at a base of 0 from the data, at
+    // any traced point: traced at a = 2 and run at a = 0, the graph would take ln 0.
+    if (v.op === 'pow' && args[1] instanceof Value) decided.add('pow with a Value exponent (its special cases at a base of 0)');
     // atan's rule picks one of two forms from |x| against 1: a compiled graph would keep the traced
     // form on the other side (other roundings, and x·x overflowing past 1.3e154 where r·r does not).
     if (v.op === 'atan') decided.add('atan (its form on one side of |x| = 1)');
