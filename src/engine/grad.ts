@@ -184,11 +184,16 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
   };
 
   const decided = new Set<string>(); // the ops whose derivative a rule decided from the data
+  // A graph that holds a gradient frozen at the traced point (an earlier grad's decided branch, now a
+  // constant in it) passes that on: its derivative can be that constant, with no op left to flag it.
+  let inherited = frozenAtTrace.get(output) ?? null;
   for (const v of order) {
     const g = total(shares.get(v));
     shares.delete(v);
     done.set(v, g);
     const operands = v.inputs, local = v.localGradients;
+    inherited ??= frozenAtTrace.get(v) ?? null;
+    for (const c of operands) inherited ??= frozenAtTrace.get(c) ?? null;
     checkUpToDate(v, operands, local);
     const op = OPS[v.op as Exclude<typeof v.op, ''>];
     // A number operand (no local derivative) reaches the rule as its number.
@@ -225,7 +230,7 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
   }
 
   const labelled = new Set<Value>();
-  const why = decided.size === 0 ? null
+  const why = decided.size === 0 ? inherited
     : `derivatives of ${[...decided].join(', ')} that grad(…, { createGraph: true }) decided at the traced point ` +
       '(their branches are numbers in the gradient\'s graph, not ops compile() recomputes)';
   const results = inputs.map((x) => {
