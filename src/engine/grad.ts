@@ -132,7 +132,7 @@ export function gradNumbers(output: Value, inputs: readonly Value[]): number[] {
 /**
  * Gradients whose numbers `compile()` would freeze at the traced point where they change with the
  * inputs, with what to say: number gradients, and derivatives that a rule decided from the data
- * (the branches of relu, abs, max and min, pow's special cases at a base of 0).
+ * (the branches of relu, abs, max and min, pow's special cases at a base of 0, atan's two forms).
  */
 const frozenAtTrace = new WeakMap<Value, string>();
 
@@ -184,17 +184,27 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
   };
 
   const decided = new Set<string>(); // the ops whose derivative a rule decided from the data
+  // A graph that holds a gradient frozen at the traced point (an earlier grad's decided branch, now a
+  // constant in it) passes that on: its derivative can be that constant, with no op left to flag it.
+  let inherited = frozenAtTrace.get(output) ?? null;
   for (const v of order) {
     const g = total(shares.get(v));
     shares.delete(v);
     done.set(v, g);
     const operands = v.inputs, local = v.localGradients;
+    inherited ??= frozenAtTrace.get(v) ?? null;
+    for (const c of operands) inherited ??= frozenAtTrace.get(c) ?? null;
     checkUpToDate(v, operands, local);
     const op = OPS[v.op as Exclude<typeof v.op, ''>];
     // A number operand (no local derivative) reaches the rule as its number.
     const args = operands.map((c, k) => (local[k] === null ? c.data : c));
     if (PIECEWISE.has(v.op)) decided.add(v.op);
-    if (v.op === 'pow' && args[1] instanceof Value && f.data(args[0]!) === 0) decided.add('pow at a base of 0');
+    // With a Value exponent, pow's rules pick their special cases at a base of 0 from the data, at
+    // any traced point: traced at a = 2 and run at a = 0, the graph would take ln 0.
+    if (v.op === 'pow' && args[1] instanceof Value) decided.add('pow with a Value exponent (its special cases at a base of 0)');
+    // atan's rule picks one of two forms from |x| against 1: a compiled graph would keep the traced
+    // form on the other side (other roundings, and x·x overflowing past 1.3e154 where r·r does not).
+    if (v.op === 'atan') decided.add('atan (its form on one side of |x| = 1)');
     for (let k = 0; k < operands.length; k++) {
       const d = local[k];
       if (d === null || d === undefined) continue;
@@ -220,7 +230,7 @@ function gradValues(output: Value, inputs: readonly Value[]): Value[] {
   }
 
   const labelled = new Set<Value>();
-  const why = decided.size === 0 ? null
+  const why = decided.size === 0 ? inherited
     : `derivatives of ${[...decided].join(', ')} that grad(…, { createGraph: true }) decided at the traced point ` +
       '(their branches are numbers in the gradient\'s graph, not ops compile() recomputes)';
   const results = inputs.map((x) => {

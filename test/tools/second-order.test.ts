@@ -239,4 +239,26 @@ describe('compile() and grad', () => {
     expect(() => compile(([a]) => grad(a!.relu().mul(a!), a!, { createGraph: true }), [2]))
       .toThrow(/relu.*decided at the traced point/s);
   });
+
+  it('refuses pow\'s derivatives with a Value exponent, whose special cases at a base of 0 are decided from the data (traced at a = 2, run at a = 0 it would take ln 0)', () => {
+    const fn = ([a, b]: readonly Value[]): Value => grad(a!.pow(b!), [a!, b!], { createGraph: true })[1]!;
+    expect(() => compile(fn, [2, 1.5])).toThrow(/pow with a Value exponent.*decided at the traced point/s);
+    // A number exponent has no such case: it still compiles.
+    expect(compile(([a]) => grad(a!.pow(3), a!, { createGraph: true }), [2])([0.5]).value).toBe(0.75);
+  });
+
+  it('refuses a gradient of a gradient that was refused: the branch decided in the first is a constant in the second', () => {
+    // ∂/∂y of ∂(relu(x)·y)/∂x is relu′(x), a number decided at the traced x: traced at x = 2 and run
+    // at x = −2 it would give 3 where the engine gives 0.
+    const fn = ([x, y]: readonly Value[]): Value => {
+      const gx = grad(x!.relu().mul(y!), x!, { createGraph: true });
+      return grad(gx, y!, { createGraph: true }).mul(y!);
+    };
+    expect(() => compile(fn, [2, 3])).toThrow(/relu.*decided at the traced point/s);
+  });
+
+  it('refuses atan\'s derivative, whose rule picks its form from |x| against 1 (traced at 0.5, run at 1.5 or 1e155 it would differ)', () => {
+    expect(() => compile(([a]) => grad(a!.atan().mul(a!), a!, { createGraph: true }), [0.5]))
+      .toThrow(/atan.*decided at the traced point/s);
+  });
 });
