@@ -6,6 +6,7 @@
  * the outputs, and `backward()` on a loss built from it fills the parameters' gradients.
  */
 import { Value, sumOf, zeroGrad, type Operand } from '../engine/value.js';
+import { OPS, type UnaryOp } from '../engine/ops.js';
 import { createRng, type Rng } from './random.js';
 
 export type Activation = 'relu' | 'tanh' | 'sigmoid' | 'linear';
@@ -37,15 +38,14 @@ function activate(v: Value, a: Activation): Value {
   }
 }
 
-/** The same activations on plain numbers, computed as the engine computes them. */
+const RELU: UnaryOp = OPS.relu, TANH: UnaryOp = OPS.tanh, SIGMOID: UnaryOp = OPS.sigmoid;
+
+/** The same activations on plain numbers, by the op table's own functions (so, as the engine computes them). */
 function activateNumber(z: number, a: Activation): number {
   switch (a) {
-    case 'relu': return z > 0 ? z : 0;
-    case 'tanh': return Math.tanh(z);
-    case 'sigmoid': {
-      const e = Math.exp(-Math.abs(z));
-      return z >= 0 ? 1 / (1 + e) : e / (1 + e);
-    }
+    case 'relu': return RELU.value(z, 0);
+    case 'tanh': return TANH.value(z, TANH.temp!(z));
+    case 'sigmoid': return SIGMOID.value(z, SIGMOID.temp!(z));
     case 'linear': return z;
   }
 }
