@@ -30,7 +30,7 @@ import {
 } from './expr-edit.js';
 import { adjointBounds, isPiecewise, MACHINE_EPSILON, parsedTemplate, RoundingBounds, type Adjoint } from './rounding.js';
 import { createRng, type Rng } from './random.js';
-import { agrees, DEFAULT_EPS, FINITE_DIFFERENCE_TOLERANCE, type Comparison } from './gradcheck.js';
+import { agrees, centralDifference, DEFAULT_EPS, FINITE_DIFFERENCE_TOLERANCE, type Comparison } from './gradcheck.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types.
@@ -1073,13 +1073,13 @@ function numericGradient(model: Model, target: string): { value: number | null; 
   const isVariable = model.variables.includes(name);
   const program: Program = isVariable ? model.program : { ...model.program, assignments: model.program.assignments.filter((a) => a.name !== name) };
   const x = model.given.graph.names.get(name)!.data;
-  const up = x + DEFAULT_EPS, down = x - DEFAULT_EPS;
-  if (up === down) {
+  // centralDifference would refuse this too, naming "input 0": the column names the variable instead.
+  if (x + DEFAULT_EPS === x - DEFAULT_EPS) {
     return { value: null, unavailable: `${name} = ${x} is too large for a step of ${DEFAULT_EPS} to move it` };
   }
-  const f = (value: number): number => buildGraph(program, { ...model.at, [name]: value }).output.data;
+  const f = (xs: readonly number[]): number => buildGraph(program, { ...model.at, [name]: xs[0]! }).output.data;
   try {
-    return { value: (f(up) - f(down)) / (up - down), unavailable: null };
+    return { value: centralDifference(f, [x], 0), unavailable: null };
   } catch (e) {
     if (e instanceof ExpressionError && e.code === 'numeric') {
       return { value: null, unavailable: `the model fails at ${name} ± ${DEFAULT_EPS}: ${e.reason}` };
