@@ -222,14 +222,22 @@ function abandonSerialPass(p: number, last: number): false {
   return false;
 }
 
+/** Makes room for place `d`, doubling the scratch arrays, so that a pass grows them in O(log n) steps. */
 function growWindow(d: number): void {
   if (d >= peak) peak = d + 1;
-  while (places.length <= d) places.push(null);
+  if (places.length <= d) places = grown(places, Math.max(2 * places.length, d + 1));
   if (gradAt.length <= d) {
     const grown = new Float64Array(Math.max(2 * gradAt.length, d + 1));
     grown.set(gradAt);
     gradAt = grown;
   }
+}
+
+/** A copy of `list` of length `n`, null beyond its entries. */
+function grown(list: (Value | null)[], n: number): (Value | null)[] {
+  const copy: (Value | null)[] = new Array(n).fill(null);
+  for (let k = 0; k < list.length; k++) copy[k] = list[k] ?? null;
+  return copy;
 }
 
 /** Clears a serial pass that cannot go on: the window from place `p` on, and the waiting list. */
