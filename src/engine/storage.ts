@@ -14,7 +14,10 @@
  * they do (they may not after wrapping around).
  */
 
-const CHUNK = 4096;
+// 1,024 nodes a chunk: what one surviving node can keep alive is its own object and its chunk, 40 KB
+// (1,024 × 5 numbers), whatever became of its neighbours. Measured against 4,096: no change in speed
+// (W2, W3), and a quarter of the memory in the worst case (a few nodes kept from a long run).
+const CHUNK = 1024;
 const SLOT = CHUNK - 1;
 const SERIAL = (1 << 30) - 1;
 
