@@ -38,14 +38,21 @@ const at = (v: { _s: number }): number => (v._s & SLOT) * WORDS;
 
 // The scratch arrays cover a window of serial distances, at most this much beyond 8× the nodes
 // placed so far; a node met farther away waits in a short list until the pass gets near it, and the
-// window then jumps to it. So a pass costs time and memory in proportion to its graph, not to how
-// long ago a node of it was made.
+// window then jumps to it. So a pass costs time in proportion to its graph, not to how long ago a
+// node of it was made.
 const WINDOW = 1 << 16;
+
+// The window is a ring: place d lives at index d & mask. Places behind the one being visited are
+// done, so the ring needs only the span from there to the farthest place yet met, not the whole
+// graph's: a chain of 2×10⁷ nodes is swept with a ring of a few entries, and a pass allocates
+// nothing once the ring is large enough. It doubles when a node is met beyond its reach.
+const RING = 1024;
 
 let pass = 0;
 let stack: (Value | null)[] = [];
-let places: (Value | null)[] = [null]; // interior nodes by place, with gaps; all null between passes
-let gradAt = new Float64Array(1024); //   their gradients, by place
+let places: (Value | null)[] = new Array(RING).fill(null); // interior nodes by place, with gaps; all null between passes
+let gradAt = new Float64Array(RING); //                        their gradients, by place
+let mask = RING - 1; //                                          place d is at d & mask in both
 let order: (Value | null)[] = []; //       depth-first post-order (topologicalOrder and the fallback)
 // Nodes met beyond the window: each one's serial distance and gradient so far. While listed here, a
 // node's `_mark` holds its index in the list.
@@ -53,7 +60,7 @@ let far: (Value | null)[] = [];
 let farDist: number[] = [];
 let farGrad: number[] = [];
 let farCount = 0;
-let peak = 0; // the most scratch entries the pass in progress has used
+let peak = 0; // the most ring entries the pass in progress has needed (or nodes, in the fallback)
 
 // Leaves met by the current pass, with their gradients from before it.
 let leafList: (Value | null)[] = [];
@@ -89,6 +96,7 @@ function pushGradients(root: Value, record: Value[] | null): void {
   if (record !== null) record.length = 0; // the failed pass's nodes
   const n = collect(root, false);
   peak = Math.max(peak, n);
+  if (n > places.length) resizeRing(n, 0, -1);
   for (let k = 0; k < n; k++) {
     const v = order[n - 1 - k]!;
     places[k] = v;
@@ -118,8 +126,7 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
     last = 0;
     places[0] = root;
   } else {
-    if (gradAt.length <= last) gradAt = new Float64Array(last + 1);
-    gradAt.fill(0, 0, last + 1);
+    gradAt.fill(0, 0, last + 1); // places 0..last fit the ring unwrapped (pushGradients sized it)
   }
   gradAt[0] = 1;
   let placed = 1;
@@ -139,20 +146,20 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
           nearest = Math.min(nearest, farDist[k]!);
           continue;
         }
-        growWindow(d);
-        if (places[d] !== null) return abandonSerialPass(0, last); // two nodes at one distance
+        if (d >= places.length) resizeRing(d + 1, 0, last);
+        if (places[d & mask] !== null) return abandonSerialPass(0, last); // two nodes at one distance
         last = Math.max(last, d);
-        places[d] = far[k]!;
-        gradAt[d] = farGrad[k]!;
+        places[d & mask] = far[k]!;
+        gradAt[d & mask] = farGrad[k]!;
         placed++;
         dropFar(k);
       }
     }
-    const v = places[p];
+    const v = places[p & mask];
     if (v === null || v === undefined) continue;
-    places[p] = null;
+    places[p & mask] = null;
     const num = v._n, i = at(v);
-    const g = gradAt[p]!;
+    const g = gradAt[p & mask]!;
     if (record === null) num[i + GRAD] = g + 0; // + 0: a node whose shares were all −0 reads +0, as when skipped
     else record.push(v);
     if (g === 0 && num[i + SINCE] === untouched) continue; // it passes on only zeros
@@ -185,13 +192,14 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
       }
       const dist = (top - c._s) & SERIAL;
       const d = dist - base;
-      if (d <= last && d > p && places[d] === c) {
-        gradAt[d] += share;
+      // Places p+1..last are distinct entries of the ring (it spans them all).
+      if (d <= last && d > p && places[d & mask] === c) {
+        gradAt[d & mask] += share;
         continue;
       }
       // Serials must order the graph: an operand farther than its user, and no two nodes at one
       // distance (possible 2³⁰ serials apart).
-      if (d <= p || (d <= last && places[d] !== null)) return abandonSerialPass(p, last);
+      if (d <= p || (d <= last && places[d & mask] !== null)) return abandonSerialPass(p, last);
       if (d > last && (d > 8 * placed + WINDOW || dist >= nearest)) {
         // Beyond the window: onto the waiting list, or already there.
         const m = c._mark;
@@ -204,11 +212,12 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
         continue;
       }
       if (d > last) {
+        if (d - p >= peak) peak = d - p + 1;
+        if (d - p >= places.length) resizeRing(d - p + 1, p, last);
         last = d;
-        growWindow(d);
       }
-      places[d] = c;
-      gradAt[d] = share;
+      places[d & mask] = c;
+      gradAt[d & mask] = share;
       placed++;
     }
   }
@@ -222,27 +231,29 @@ function abandonSerialPass(p: number, last: number): false {
   return false;
 }
 
-/** Makes room for place `d`, doubling the scratch arrays, so that a pass grows them in O(log n) steps. */
-function growWindow(d: number): void {
-  if (d >= peak) peak = d + 1;
-  if (places.length <= d) places = grown(places, Math.max(2 * places.length, d + 1));
-  if (gradAt.length <= d) {
-    const grown = new Float64Array(Math.max(2 * gradAt.length, d + 1));
-    grown.set(gradAt);
-    gradAt = grown;
+/**
+ * Makes the ring hold at least `span` places, keeping places `from`..`to` (the ones met but not yet
+ * visited) at their entries in the new ring. Doubles, so a pass resizes it O(log n) times.
+ */
+function resizeRing(span: number, from: number, to: number): void {
+  let size = places.length;
+  while (size < span) size *= 2;
+  if (size > peak) peak = size;
+  const nodes: (Value | null)[] = new Array(size).fill(null);
+  const grads = new Float64Array(size);
+  const newMask = size - 1;
+  for (let q = from; q <= to; q++) {
+    nodes[q & newMask] = places[q & mask] ?? null;
+    grads[q & newMask] = gradAt[q & mask]!;
   }
-}
-
-/** A copy of `list` of length `n`, null beyond its entries. */
-function grown(list: (Value | null)[], n: number): (Value | null)[] {
-  const copy: (Value | null)[] = new Array(n).fill(null);
-  for (let k = 0; k < list.length; k++) copy[k] = list[k] ?? null;
-  return copy;
+  places = nodes;
+  gradAt = grads;
+  mask = newMask;
 }
 
 /** Clears a serial pass that cannot go on: the window from place `p` on, and the waiting list. */
 function endSerialPass(p: number, last: number): void {
-  places.fill(null, p, last + 1);
+  for (let q = p; q <= last; q++) places[q & mask] = null;
   release(far, farCount);
   farCount = 0;
 }
@@ -336,8 +347,11 @@ function release(list: (Value | null)[], n: number): void {
 function shrink(): void {
   const keep = Math.max(1 << 16, Math.min(4 * peak, 1 << 22));
   peak = 0;
-  if (places.length > keep) places = [null];
-  if (gradAt.length > keep) gradAt = new Float64Array(1024);
+  if (places.length > keep) {
+    places = new Array(RING).fill(null);
+    gradAt = new Float64Array(RING);
+    mask = RING - 1;
+  }
   if (order.length > keep) order = [];
   if (stack.length > keep) stack = [];
   if (leafList.length > keep) leafList = [];
