@@ -4,6 +4,8 @@
  * learner's 1-1-1 network and micrograd's moons demo in `micrograd-ts/learner`.
  */
 export { Value, NonFiniteError, OP_NAMES, topologicalOrder, zeroGrad, sum } from './engine/value.js';
+export { scope, keep } from './engine/scope.js';
+export { ScopeError } from './engine/errors.js';
 export type { Operand, OpName } from './engine/value.js';
 // The ops as module functions: one per op of the table.
 export * from './engine/functions.js';

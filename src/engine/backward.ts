@@ -6,7 +6,8 @@
  * that order is where the time goes on large graphs, so:
  * - The order comes from serial numbers (see storage.ts), in one sweep with no separate search:
  *   a node's users are at smaller serial distances from the root, so they have all been visited
- *   before its place comes. Gradients are summed by place in a scratch array.
+ *   before its place comes. Gradients are summed by place in a ring of scratch entries that spans
+ *   only the places met but not yet visited, so its size follows the graph's width, not its length.
  * - Serials are checked on every edge; where they fail to order the graph (after wrapping around
  *   2³⁰), the pass is undone and run again over a depth-first post-order.
  * - Below a node whose gradient is exactly 0 nothing changes, so the pass skips it where that is
@@ -15,11 +16,14 @@
  *   once: a second `backward()` gives exactly twice, and a failed pass leaves them as they were.
  */
 import { NonFiniteError, formatOperand } from './errors.js';
+import { OP_NAMES } from './ops.js';
 import { touch, lastWrap, passCount, LAYOUT } from './storage.js';
 import type { Value } from './value.js';
+import { checkAlive, needsOrdinary, nextTapePass, tape } from './scope.js';
 
 // The node layout (storage.ts), as constants of this module: see LAYOUT there.
-const { CONSTANT, BINARY, CONST_A, NARY, SERIAL, GRAD, D0, SINCE, SLOT, WORDS } = LAYOUT;
+const { CONSTANT, BINARY, CONST_A, CONST_B, NARY, TAPE, SERIAL, DATA, GRAD, D0, D1, SINCE, SLOT, WORDS, CHUNK } = LAYOUT;
+const LOG_CHUNK = Math.log2(CHUNK);
 /** Where node `v`'s numbers start in `v._n` (storage.ts's `at`, local for the same reason). */
 const at = (v: { _s: number }): number => (v._s & SLOT) * WORDS;
 
@@ -315,6 +319,7 @@ function collect(root: Value, withLeaves: boolean): number {
 
 /** Every node `root` depends on (itself included), each once, inputs before the nodes made from them. */
 export function topologicalOrder(root: Value): Value[] {
+  if ((root._kind & 7) === TAPE) throw needsOrdinary('topologicalOrder');
   const n = collect(root, true);
   const result = order.slice(0, n) as Value[];
   release(order, n);
@@ -327,6 +332,7 @@ export function topologicalOrder(root: Value): Value[] {
  * match the engine bit for bit. Leaves the graph's gradients as they were.
  */
 export function backwardOrder(root: Value): Value[] {
+  if ((root._kind & 7) === TAPE) throw needsOrdinary('backwardOrder');
   if ((root._kind & 7) <= CONSTANT) return [];
   const visited: Value[] = [];
   pushGradients(root, visited);
@@ -379,7 +385,8 @@ export function backward(root: Value): void {
   // Interior grads restart at 0; each leaf's grad is set aside so that this pass's contributions
   // are summed on their own and then added to it once.
   try {
-    pushGradients(root, null);
+    if ((root._kind & 7) === TAPE) sweepTape(root);
+    else pushGradients(root, null);
   } catch (e) {
     restoreLeaves(false);
     shrink();
@@ -423,5 +430,79 @@ function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError 
 /** Sets the gradient of every given value to 0 (for leaves, whose gradients accumulate across calls). */
 export function zeroGrad(values: Iterable<Value>): void {
   // No pass count to bump (see the grad setter): a 0 is what a skipped node must read anyway.
-  for (const v of values) v._n[at(v) + GRAD] = 0;
+  for (const v of values) {
+    if ((v._kind & 7) === TAPE) checkAlive(v);
+    v._n[at(v) + GRAD] = 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The pass over a scope's tape (scope.ts). Rows come after their operands, so going down from the
+// root's row visits every row after all its users, as the sweep above does by serial distance: the
+// same shares, summed in the same order, so the same gradients to the last bit. A row the pass does
+// not reach keeps its gradient, as a node outside the graph does.
+
+function sweepTape(root: Value): void {
+  checkAlive(root);
+  const { chunks, kinds, refA, refB, seen, acc, pool, outside } = tape();
+  const reached = nextTapePass();
+  const stamp = nextPass();
+  leafCount = 0;
+  const r = root._s;
+  acc[r] = 1;
+  seen[r] = reached;
+  for (let i = r; i >= 0; i--) {
+    if (seen[i] !== reached) continue;
+    const num = chunks[i >> LOG_CHUNK]!, o = (i & SLOT) * WORDS;
+    // Gathered in `acc` and written when visited, as the sweep above does: a failed pass leaves the
+    // rows it did not reach as they were. + 0: shares that were all −0 read +0.
+    const g = acc[i]! + 0;
+    num[o + GRAD] = g;
+    const form = kinds[i]! & 7;
+    const count = form === NARY ? refB[i]! : form === BINARY ? 2 : 1;
+    for (let k = 0; k < count; k++) {
+      let ref: number, share: number;
+      if (form === NARY) {
+        ref = pool[refA[i]! + k]!;
+        share = g;
+      } else {
+        const d = num[o + D0 + k]!;
+        if (d - d !== 0) throw nonFiniteTapeDerivative(i, k, d);
+        ref = k === 0 ? refA[i]! : refB[i]!;
+        share = g * d;
+      }
+      if (ref >= 0) {
+        if (seen[ref] === reached) acc[ref] += share;
+        else {
+          seen[ref] = reached;
+          acc[ref] = share;
+        }
+      } else {
+        const leaf = outside[~ref]!;
+        if (leaf._mark !== stamp) { leaf._mark = stamp; meetLeaf(leaf); }
+        leaf._n[at(leaf) + GRAD] += share;
+      }
+    }
+  }
+}
+
+function nonFiniteTapeDerivative(i: number, slot: number, d: number): NonFiniteError {
+  const { chunks, kinds, refA, refB, outside } = tape();
+  const num = chunks[i >> LOG_CHUNK]!, o = (i & SLOT) * WORDS;
+  const describe = (ref: number): { value: number; label: string } => {
+    if (ref < 0) return { value: outside[~ref]!.data, label: outside[~ref]!.label };
+    return { value: chunks[ref >> LOG_CHUNK]![(ref & SLOT) * WORDS + DATA]!, label: '' };
+  };
+  const form = kinds[i]! & 7, name = OP_NAMES[(kinds[i]! >> 3) - 1]!;
+  const constant = { value: num[o + D1]!, label: '' };
+  const info = form === BINARY ? [describe(refA[i]!), describe(refB[i]!)]
+    : form === CONST_A ? [constant, describe(refA[i]!)]
+    : form === CONST_B ? [describe(refA[i]!), constant]
+    : [describe(refA[i]!)];
+  const names = info.length === 1 ? ['x'] : ['a', 'b'];
+  const list = info.map((x, k) => formatOperand(names[k]!, x)).join(', ');
+  if (form === CONST_A) slot = 1;
+  return new NonFiniteError(
+    `backward(): the local derivative of ${name}(${list}) with respect to ${names[slot]} is ${d}, not a finite number`,
+    name, info);
 }

@@ -47,3 +47,11 @@ export function nonFinite(op: OpName, info: readonly OperandInfo[], out: number)
   const list = info.map((o, k) => formatOperand(names[k] ?? `x${k}`, o)).join(', ');
   return new NonFiniteError(`${op}(${list}) is ${out}, not a finite number`, op, info);
 }
+
+/**
+ * Thrown for a Value made inside `scope(fn)` used where it cannot be: after its scope has ended, or by
+ * a tool that needs an ordinary Value; and for an operand a scope cannot take.
+ */
+export class ScopeError extends Error {
+  override readonly name = 'ScopeError';
+}

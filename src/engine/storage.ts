@@ -8,6 +8,16 @@
  * CHUNK consecutive nodes: no boxed doubles, little for the young generation to copy, and one or
  * two cache lines per node for the backward pass.
  *
+ * The bound this puts on memory: a node that survives keeps its own object and its chunk alive
+ * (CHUNK × WORDS numbers, 40 KB), and through its operands its own graph; nothing else. A graph that
+ * nothing refers to is freed, chunks and all, once no surviving node shares its chunks.
+ *
+ * What stays out of reach this way (measured, see README "Measured speed and memory"): every node is
+ * an object on the JS heap that lives as long as its graph, so on a graph of 10⁷ nodes V8's
+ * young-generation collector copies each node once or twice and major collections mark them all
+ * again; that, not the arithmetic, is most of a huge graph's time. Doing without a heap object per
+ * node would lose either node identity (`a.inputs[0] === b`) or exact reclamation.
+ *
  * Every node gets a serial number when it is made, counting modulo 2³⁰ (small integers for V8);
  * CHUNK divides 2³⁰, so `serial & SLOT` is always the node's place in its chunk. A node is made
  * after its operands, so serials order a graph; `backward.ts` checks, rather than assumes, that
@@ -32,6 +42,7 @@ const BINARY = 3; //   a, b operands, d0 = ∂out/∂a, d1 = ∂out/∂b
 const CONST_B = 4; //  a = operand, d0 = ∂out/∂a, d1 = the constant second operand
 const CONST_A = 5; //  a = operand (the second), d0 = ∂out/∂a, d1 = the constant first operand
 const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
+const TAPE = 7; //     a handle to a row of a scope's tape (scope.ts), which holds its operands
 
 /**
  * The layout above, for the modules that read nodes (value.ts, backward.ts). They copy it into
@@ -39,7 +50,7 @@ const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
  * through a module cell at every use, which made backward() a quarter slower on small graphs.
  */
 export const LAYOUT = Object.freeze({
-  CHUNK, SLOT, SERIAL, DATA, GRAD, D0, D1, SINCE, WORDS, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY,
+  CHUNK, SLOT, SERIAL, DATA, GRAD, D0, D1, SINCE, WORDS, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY, TAPE,
 });
 
 /** What storage needs of a node. */
@@ -95,12 +106,14 @@ export function lastWrap(): number {
 
 /** `since` for a new node on operand `x` (and `y`) with local derivative `d0` (and `d1`). */
 export function sinceOf(x: Stored, d0: number, y: Stored | null, d1: number): number {
-  if (d0 - d0 !== 0 || d1 - d1 !== 0) return -1;
   const sx = x._n[at(x) + SINCE]!;
-  const since = sx < passes ? sx : passes;
-  if (y === null) return since;
-  const sy = y._n[at(y) + SINCE]!;
-  return sy < since ? sy : since;
+  let since = sx < passes ? sx : passes;
+  if (y !== null) {
+    const sy = y._n[at(y) + SINCE]!;
+    if (sy < since) since = sy;
+  }
+  // -1 for a non-finite derivative, unless an operand's is lower still (a scope's row: scope.ts).
+  return d0 - d0 !== 0 || d1 - d1 !== 0 ? (since < -1 ? since : -1) : since;
 }
 
 // ---------------------------------------------------------------------------------------------

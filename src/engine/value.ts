@@ -16,10 +16,12 @@ import { NonFiniteError, checkNumber, formatOperand, nonFinite, type OperandInfo
 import { describeUnknown } from './describe.js';
 import { claimSerial, currentChunk, sinceOf, touch, passCount, LAYOUT } from './storage.js';
 import { backward } from './backward.js';
+import { addRow, checkAlive, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, setCopyOut, tape } from './scope.js';
 import * as functions from './functions.js';
 
 // The node layout (storage.ts), as constants of this module: see LAYOUT there.
-const { DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY } = LAYOUT;
+const { DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY, TAPE, CHUNK } = LAYOUT;
+const LOG_CHUNK = Math.log2(CHUNK);
 /** Where node `v`'s numbers start in `v._n` (storage.ts's `at`, local for the same reason). */
 const at = (v: { _s: number }): number => (v._s & SLOT) * WORDS;
 
@@ -35,6 +37,17 @@ export type Operand = Value | number;
 const CODE = opCodes();
 
 const labels = new WeakMap<Value, string>();
+
+/**
+ * Whether operations make rows of a scope's tape (scope.ts sets it). A property of a module-local
+ * object: the cheapest thing for every op to test (see LAYOUT in storage.ts on module bindings).
+ */
+const MODE = { tape: false };
+
+/** @internal scope.ts: operations make tape rows while `on`. */
+export function setTapeMode(on: boolean): void {
+  MODE.tape = on;
+}
 
 /** A scalar that remembers how it was computed, so that `backward()` can differentiate it. */
 export class Value {
@@ -76,17 +89,21 @@ export class Value {
 
   /** The forward value. Mutable, so that optimisers can update parameters in place. */
   get data(): number {
+    if ((this._kind & 7) === TAPE) checkAlive(this);
     return this._n[at(this) + DATA]!;
   }
   set data(x: number) {
+    if ((this._kind & 7) === TAPE) checkAlive(this);
     this._n[at(this) + DATA] = checkNumber(x, 'Value data');
   }
 
   /** ∂root/∂this after the latest `backward()` (accumulated across calls for leaves). */
   get grad(): number {
+    if ((this._kind & 7) === TAPE) checkAlive(this);
     return this._n[at(this) + GRAD]!;
   }
   set grad(x: number) {
+    if ((this._kind & 7) === TAPE) checkAlive(this);
     // + 0 stores −0 as 0, as a pass adding into it would: a leaf a pass skips must read the same.
     this._n[at(this) + GRAD] = checkNumber(x, 'Value grad') + 0;
     if (!this.isLeaf) touch(); // an interior grad no pass wrote: no graph made so far may be skipped
@@ -121,6 +138,7 @@ export class Value {
    * afresh on each read: the node itself stores only the number.
    */
   get inputs(): readonly Value[] {
+    if ((this._kind & 7) === TAPE) throw needsOrdinary('inputs');
     const d1 = this._n[at(this) + D1]!;
     switch (this._kind & 7) {
       case UNARY: return [this._a!];
@@ -137,6 +155,7 @@ export class Value {
    * constant operand (it has no gradient of interest).
    */
   get localGradients(): readonly (number | null)[] {
+    if ((this._kind & 7) === TAPE) throw needsOrdinary('localGradients');
     const d0 = this._n[at(this) + D0]!;
     switch (this._kind & 7) {
       case UNARY: return [d0];
@@ -161,6 +180,7 @@ export class Value {
   }
 
   toString(): string {
+    if ((this._kind & 7) === TAPE && this._mark !== currentEpoch()) return 'Value(freed with its scope)';
     const label = this.label;
     return `Value(data=${this.data}, grad=${this.grad}${label ? `, label=${JSON.stringify(label)}` : ''})`;
   }
@@ -209,6 +229,9 @@ function leafExtras(v: Value, data: number, label: string | undefined): void {
 // Making nodes.
 
 function node(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number, since: number): Value {
+  // One test for both uncommon cases, to keep this short for V8's inliner: inside a scope, and a
+  // handle of a scope that has ended as an operand (its `since` is TAPE_SINCE, scope.ts).
+  if (MODE.tape || since < -1) return row(code, form, out, a, b, d0, d1);
   const v = new Value(out);
   v._a = a;
   v._b = b;
@@ -220,9 +243,24 @@ function node(code: number, form: number, out: number, a: Value | null, b: Value
   return v;
 }
 
+/** A node on the scope's tape, and its handle. */
+function row(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number): Value {
+  if (!MODE.tape) throw freed();
+  const i = addRow(code, form, out, a, b, d0, d1);
+  // Made by the constructor, so that handles and ordinary nodes share one shape (V8's hidden class)
+  // and every method stays monomorphic; the storage slot it claims goes unused.
+  const v = new Value(out);
+  v._n = rowChunk(i);
+  v._s = i;
+  v._kind = (code << 3) | TAPE;
+  v._mark = currentEpoch();
+  return v;
+}
+
 /** @internal An operand's number; NaN for something that is neither, so that `binary` reports it. */
 export function valueOf(x: Operand): number {
-  return typeof x === 'number' ? x : x instanceof Value ? x._n[at(x) + DATA]! : NaN;
+  if (typeof x === 'number') return x;
+  return x instanceof Value ? x._n[at(x) + DATA]! : NaN;
 }
 
 /** @internal A unary op's operand's number; NaN for a non-Value, which `unary` then reports. */
@@ -333,3 +371,72 @@ for (const name of OP_NAMES) {
     writable: true, configurable: true, enumerable: false,
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Copying graphs out of a scope's tape as ordinary nodes (scope.ts: `keep`, a scope's return value).
+
+/** Ordinary copies of the handles `roots` and of everything they depend on, one copy per row. */
+function copyRows(roots: readonly Value[]): Value[] {
+  const tapeMode = MODE.tape;
+  MODE.tape = false; // the copies are ordinary nodes
+  try {
+    return copyOut(roots);
+  } finally {
+    MODE.tape = tapeMode;
+  }
+}
+
+function copyOut(roots: readonly Value[]): Value[] {
+  const { chunks, kinds, refA, refB, seen, pool, outside } = tape();
+  const pass = nextTapePass();
+  let highest = -1;
+  for (const r of roots) {
+    seen[r._s] = pass;
+    if (r._s > highest) highest = r._s;
+  }
+  // The rows they reach (every operand's row is below its user's).
+  const mark = (ref: number): void => { if (ref >= 0) seen[ref] = pass; };
+  for (let i = highest; i >= 0; i--) {
+    if (seen[i] !== pass) continue;
+    const form = kinds[i]! & 7;
+    if (form === NARY) for (let k = 0; k < refB[i]!; k++) mark(pool[refA[i]! + k]!);
+    else {
+      mark(refA[i]!);
+      if (form === BINARY) mark(refB[i]!);
+    }
+  }
+  const copies = new Map<number, Value>();
+  const operand = (ref: number): Value => ref >= 0 ? copies.get(ref)! : outside[~ref]!;
+  for (let i = 0; i <= highest; i++) {
+    if (seen[i] !== pass) continue;
+    const kind = kinds[i]!, form = kind & 7, code = kind >> 3;
+    const num = chunks[i >> LOG_CHUNK]!, o = (i & SLOT) * WORDS;
+    const out = num[o + DATA]!, d0 = num[o + D0]!, d1 = num[o + D1]!;
+    let v: Value;
+    if (form === NARY) {
+      const list: Value[] = [];
+      let since = passCount();
+      for (let k = 0; k < refB[i]!; k++) {
+        const x = operand(pool[refA[i]! + k]!);
+        list.push(x);
+        since = Math.min(since, x._n[at(x) + SINCE]!);
+      }
+      v = node(code, NARY, out, null, list, 0, 0, since);
+    } else {
+      const a = operand(refA[i]!);
+      const b = form === BINARY ? operand(refB[i]!) : null;
+      v = node(code, form, out, a, b, d0, d1, sinceOf(a, d0, b, form === BINARY ? d1 : 0));
+    }
+    const g = num[o + GRAD]!;
+    if (g !== 0) v.grad = g; // the setter counts it as a pass (see \`since\`): nothing below it may be skipped
+    copies.set(i, v);
+  }
+  return roots.map((r) => {
+    const copy = copies.get(r._s)!;
+    const label = labels.get(r);
+    if (label !== undefined) labels.set(copy, label);
+    return copy;
+  });
+}
+
+setCopyOut(copyRows);

@@ -39,6 +39,8 @@ import { backwardOrder } from '../engine/backward.js';
 import { frozenAtTraceReason } from '../engine/grad.js';
 import { OPS, OP_NAMES, type BinaryOp, type UnaryOp } from '../engine/ops.js';
 import { describeUnknown } from '../engine/describe.js';
+import { inScope } from '../engine/scope.js';
+import { ScopeError } from '../engine/errors.js';
 
 type Op = Exclude<OpName, ''>;
 
@@ -985,6 +987,8 @@ export function compile(
   fn: (inputs: readonly Value[]) => Value, exampleInputs: readonly Value[] | ArrayLike<number>, options: CompileOptions = {},
 ): CompiledFunction {
   if (typeof fn !== 'function') throw new TypeError(`compile needs a function of Values, got ${describeUnknown(fn)}`);
+  // It traces fn's graph of ordinary nodes; a compiled function needs no scope to run fast.
+  if (inScope()) throw new ScopeError('compile() traces a graph of ordinary Values: call it outside a scope (its result runs anywhere)');
   const inputs = checkExampleInputs(exampleInputs);
   const gradientCount = options.gradients ?? inputs.length;
   if (!Number.isInteger(gradientCount) || gradientCount < 0 || gradientCount > inputs.length) {

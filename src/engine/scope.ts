@@ -1,0 +1,298 @@
+/**
+ * `scope(fn)`: an opt-in tape that makes the nodes of a training step cheap.
+ *
+ * Why: outside a scope every node is a heap object that lives as long as its graph (storage.ts). That
+ * gives exact reclamation and node identity, but on large graphs V8's collector copies and marks
+ * every node, and that, not the arithmetic, is most of the time. Inside a scope a node is a row of
+ * this module's tape instead: its numbers in Float64Array chunks with the same layout as storage.ts,
+ * its operands and op in Int32Arrays, both reused from one scope to the next. The Value an op returns
+ * is a small handle (its tape row and the scope's number); a handle the caller drops dies young,
+ * costing the collector nothing, and the rows are freed all at once when the scope ends.
+ *
+ * The price is the rules (README "Fast steps: scope"): operands must be Values of the open scope,
+ * leaves or numbers; handles die with their scope (ScopeError afterwards); tools that walk a graph
+ * need ordinary Values, which `keep(v)` and the scope's return value make by copying a graph out.
+ *
+ * Rows are made in order, after their operands, so the tape's order is a topological order: the
+ * backward pass over it (backward.ts, `sweepTape`) is one loop from the root's row down, no search.
+ */
+import { ScopeError } from './errors.js';
+import { LAYOUT } from './storage.js';
+import { Value, setTapeMode } from './value.js';
+
+const { CHUNK, SLOT, WORDS, GRAD, SERIAL, TAPE } = LAYOUT;
+const SHIFT = Math.log2(CHUNK);
+
+
+/**
+ * A row's `since` word (storage.ts), below any real one: an operation outside a scope that meets a
+ * handle as an operand finds it there, through `sinceOf`, and refuses it at no cost to other ops.
+ */
+export const TAPE_SINCE = -2;
+
+/** How deep in nested scopes the caller is; 0 outside any. */
+let depth = 0;
+/** The open scope's number, held by its handles in `_mark`; it changes when a scope ends. */
+let epoch = 1;
+/** Rows in use. */
+let top = 0;
+
+// The tape. A row's operand reference is its row (≥ 0) or ~k for the leaf `outside[k]`.
+let chunks: Float64Array[] = []; //     numbers, CHUNK rows each (storage.ts's layout)
+let kinds = new Int32Array(1024); //    op code << 3 | form (storage.ts's forms)
+let refA = new Int32Array(1024); //     first operand (n-ary: where its operands start in `pool`)
+let refB = new Int32Array(1024); //     second operand (n-ary: how many)
+let seen = new Int32Array(1024); //     the tape pass that last reached the row
+let acc = new Float64Array(1024); //    the gradient it has gathered in that pass so far
+let pool = new Int32Array(1024); //     n-ary operand references
+let poolTop = 0;
+let outside: (Value | null)[] = []; //  leaves used as operands
+let outsideCount = 0;
+let tapePass = 0;
+
+/** True inside a scope: operations make tape rows. */
+export function inScope(): boolean {
+  return depth !== 0;
+}
+
+/** The tape, for the backward pass and for copying graphs out (read once per pass into locals). */
+export interface Tape {
+  readonly chunks: readonly Float64Array[];
+  readonly kinds: Int32Array;
+  readonly refA: Int32Array;
+  readonly refB: Int32Array;
+  readonly seen: Int32Array;
+  readonly acc: Float64Array;
+  readonly pool: Int32Array;
+  readonly outside: readonly (Value | null)[];
+}
+
+export function tape(): Tape {
+  return { chunks, kinds, refA, refB, seen, acc, pool, outside };
+}
+
+/** A new number for a pass over the tape (rows it reaches hold it in `seen`). */
+export function nextTapePass(): number {
+  if (tapePass === SERIAL) {
+    seen.fill(0);
+    tapePass = 0;
+  }
+  return ++tapePass;
+}
+
+/** Is `v` (a handle) a row of the open scope? */
+export function isAlive(v: Value): boolean {
+  return depth !== 0 && v._mark === epoch;
+}
+
+/** Throws unless handle `v` belongs to the open scope. */
+export function checkAlive(v: Value): void {
+  if (depth === 0 || v._mark !== epoch) throw freed();
+}
+
+export function freed(): ScopeError {
+  return new ScopeError('this Value was made inside a scope that has ended, and was freed with it: ' +
+    'return it from the scope, or keep(v) it, to use it afterwards');
+}
+
+/** A graph tool refusing a handle. */
+export function needsOrdinary(what: string): ScopeError {
+  return new ScopeError(`${what} needs ordinary Values, not one made inside a scope: keep(v) copies it out`);
+}
+
+/** The reference to operand `x` for a new row, refusing what a scope cannot take. */
+function reference(x: Value): number {
+  const form = x._kind & 7;
+  if (form === TAPE) {
+    if (x._mark !== epoch) throw freed();
+    return x._s;
+  }
+  if (form > 1) {
+    throw new ScopeError('an operation inside a scope got a Value that an operation made outside it: ' +
+      'inside a scope, operands are Values made in it, leaves (parameters, inputs, constants) or numbers');
+  }
+  if (outsideCount === outside.length) outside.push(x);
+  else outside[outsideCount] = x;
+  return ~outsideCount++;
+}
+
+/**
+ * A new row: op `code`, `form` as in storage.ts, operands `a` and `b` (an array for n-ary), value
+ * `out`, local derivatives `d0` and `d1`. Returns its row; `rowChunk` then holds its numbers.
+ */
+export function addRow(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number): number {
+  let ra: number, rb = 0;
+  if (form === 6) {
+    const list = b as readonly Value[];
+    if (poolTop + list.length > pool.length) pool = grown(pool, poolTop + list.length);
+    ra = poolTop;
+    rb = list.length;
+    for (let k = 0; k < list.length; k++) pool[poolTop + k] = reference(list[k]!);
+    poolTop += list.length;
+  } else {
+    ra = reference(a!);
+    if (form === 3) rb = reference(b as Value);
+  }
+  const i = top++;
+  if (i === kinds.length) {
+    kinds = grown(kinds, i + 1);
+    refA = grown(refA, i + 1);
+    refB = grown(refB, i + 1);
+    seen = grown(seen, i + 1);
+    const a = new Float64Array(kinds.length);
+    a.set(acc);
+    acc = a;
+  }
+  const c = i >> SHIFT;
+  if (c === chunks.length) chunks.push(new Float64Array(CHUNK * WORDS));
+  const num = chunks[c]!, o = (i & SLOT) * WORDS;
+  num[o] = out;
+  num[o + GRAD] = 0;
+  num[o + 2] = d0;
+  num[o + 3] = d1;
+  num[o + 4] = TAPE_SINCE;
+  kinds[i] = (code << 3) | form;
+  refA[i] = ra;
+  refB[i] = rb;
+  seen[i] = 0;
+  return i;
+}
+
+/** The chunk holding row `i`'s numbers. */
+export function rowChunk(i: number): Float64Array {
+  return chunks[i >> SHIFT]!;
+}
+
+/** The open scope's number (for new handles). */
+export function currentEpoch(): number {
+  return epoch;
+}
+
+function grown(a: Int32Array, n: number): Int32Array {
+  let size = a.length;
+  while (size < n) size *= 2;
+  const b = new Int32Array(size);
+  b.set(a);
+  return b;
+}
+
+/** Ends the outermost scope: every handle it made is now stale; the tape is kept for the next. */
+function endScope(): void {
+  depth = 0;
+  setTapeMode(false);
+  epoch = epoch === SERIAL ? 1 : epoch + 1;
+  for (let k = 0; k < outsideCount; k++) outside[k] = null;
+  const used = top;
+  top = 0;
+  poolTop = 0;
+  outsideCount = 0;
+  // Keep the tape for the next scope, up to twice this one's size and at most 2²⁰ rows (60 MB).
+  const keep = Math.min(Math.max(2 * used, 1 << 16), 1 << 20);
+  if (kinds.length > keep) {
+    kinds = new Int32Array(keep);
+    refA = new Int32Array(keep);
+    refB = new Int32Array(keep);
+    seen = new Int32Array(keep);
+    acc = new Float64Array(keep);
+    tapePass = 0;
+  }
+  if (chunks.length * CHUNK > keep) chunks.length = Math.ceil(keep / CHUNK);
+  if (pool.length > keep) pool = new Int32Array(keep);
+  if (outside.length > keep) outside = [];
+}
+
+/** Copies graphs out of the tape; set by value.ts (it makes ordinary nodes). */
+let copyOut: ((roots: readonly Value[]) => Value[]) | null = null;
+
+/** @internal value.ts registers how to copy rows out as ordinary nodes. */
+export function setCopyOut(f: (roots: readonly Value[]) => Value[]): void {
+  copyOut = f;
+}
+
+/**
+ * Runs `fn` with every operation node it makes on the tape (see the module's top). Returns what `fn`
+ * returns, with each Value made in the scope replaced by an ordinary copy of it and its graph (arrays
+ * and plain objects are walked). A scope opened inside another joins it. Synchronous only.
+ */
+export function scope<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`scope needs a function, got ${typeof fn}`);
+  if (depth !== 0) {
+    depth++;
+    try {
+      return synchronous(fn());
+    } finally {
+      depth--;
+    }
+  }
+  depth = 1;
+  setTapeMode(true);
+  try {
+    return escape(synchronous(fn()));
+  } finally {
+    endScope();
+  }
+}
+
+function synchronous<T>(result: T): T {
+  if (result !== null && (typeof result === 'object' || typeof result === 'function') &&
+      typeof (result as { then?: unknown }).then === 'function') {
+    throw new TypeError('scope(fn): fn returned a promise, but a scope is synchronous: its Values are freed ' +
+      'when fn returns; await inside the scope is not supported, so run each synchronous step in a scope of its own');
+  }
+  return result;
+}
+
+/**
+ * An ordinary copy of `v` and its graph (data, grad and local derivatives as they are now), for use
+ * after the scope; inside the scope, go on using `v`. An ordinary Value is returned as it is.
+ */
+export function keep(v: Value): Value {
+  if ((v._kind & 7) !== TAPE) return v;
+  checkAlive(v);
+  return copyOut!([v])[0]!;
+}
+
+/** `result` with the open scope's handles replaced by ordinary copies (one copy per row). */
+function escape<T>(result: T): T {
+  const handles: Value[] = [];
+  collectHandles(result, handles, 0);
+  if (handles.length === 0) return result;
+  const copies = copyOut!(handles);
+  const byHandle = new Map(handles.map((h, k) => [h, copies[k]!]));
+  return replaceHandles(result, byHandle, 0) as T;
+}
+
+function isPlainObject(x: object): boolean {
+  const proto = Object.getPrototypeOf(x);
+  return proto === Object.prototype || proto === null;
+}
+
+const MAX_NESTING = 1000;
+
+function collectHandles(x: unknown, out: Value[], level: number): void {
+  if (x === null || typeof x !== 'object') return;
+  if (level > MAX_NESTING) throw new RangeError(`scope: the return value is nested more than ${MAX_NESTING} levels deep`);
+  if (x instanceof Value) {
+    if ((x._kind & 7) === TAPE) {
+      checkAlive(x);
+      out.push(x);
+    }
+  } else if (Array.isArray(x)) {
+    for (const item of x) collectHandles(item, out, level + 1);
+  } else if (isPlainObject(x)) {
+    for (const item of Object.values(x)) collectHandles(item, out, level + 1);
+  }
+}
+
+function replaceHandles(x: unknown, byHandle: ReadonlyMap<Value, Value>, level: number): unknown {
+  if (x === null || typeof x !== 'object') return x;
+  const copy = byHandle.get(x as Value);
+  if (copy !== undefined) return copy;
+  if (Array.isArray(x)) return x.map((item) => replaceHandles(item, byHandle, level + 1));
+  if (isPlainObject(x)) {
+    const out: Record<string, unknown> = Object.create(Object.getPrototypeOf(x));
+    for (const [k, item] of Object.entries(x)) out[k] = replaceHandles(item, byHandle, level + 1);
+    return out;
+  }
+  return x;
+}
