@@ -20,7 +20,7 @@ import { ScopeError } from './errors.js';
 import { LAYOUT } from './storage.js';
 import { Value, setTapeMode } from './value.js';
 
-const { CHUNK, SLOT, WORDS, GRAD, SERIAL, TAPE } = LAYOUT;
+const { CHUNK, SLOT, WORDS, GRAD, D0, D1, SERIAL, TAPE, BINARY, NARY } = LAYOUT;
 const SHIFT = Math.log2(CHUNK);
 
 
@@ -100,13 +100,15 @@ export function needsOrdinary(what: string): ScopeError {
   return new ScopeError(`${what} needs ordinary Values, not one made inside a scope: keep(v) copies it out`);
 }
 
-/** The reference to operand `x` for a new row, refusing what a scope cannot take. */
+/** The reference to operand `x` for a new row (short, for V8 to inline; the rest is out of line). */
 function reference(x: Value): number {
+  return (x._kind & 7) === TAPE && x._mark === epoch ? x._s : outsideReference(x);
+}
+
+/** A leaf's reference, or the error for what a scope cannot take. */
+function outsideReference(x: Value): number {
   const form = x._kind & 7;
-  if (form === TAPE) {
-    if (x._mark !== epoch) throw freed();
-    return x._s;
-  }
+  if (form === TAPE) throw freed();
   if (form > 1) {
     throw new ScopeError('an operation inside a scope got a Value that an operation made outside it: ' +
       'inside a scope, operands are Values made in it, leaves (parameters, inputs, constants) or numbers');
@@ -116,46 +118,53 @@ function reference(x: Value): number {
   return ~outsideCount++;
 }
 
+/** Where an n-ary row's operand references start in `pool`. */
+function naryReferences(list: readonly Value[]): number {
+  if (poolTop + list.length > pool.length) pool = grown(pool, poolTop + list.length);
+  const start = poolTop;
+  for (let k = 0; k < list.length; k++) pool[start + k] = reference(list[k]!);
+  poolTop += list.length;
+  return start;
+}
+
 /**
  * A new row: op `code`, `form` as in storage.ts, operands `a` and `b` (an array for n-ary), value
  * `out`, local derivatives `d0` and `d1`. Returns its row; `rowChunk` then holds its numbers.
  */
 export function addRow(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number): number {
   let ra: number, rb = 0;
-  if (form === 6) {
-    const list = b as readonly Value[];
-    if (poolTop + list.length > pool.length) pool = grown(pool, poolTop + list.length);
-    ra = poolTop;
-    rb = list.length;
-    for (let k = 0; k < list.length; k++) pool[poolTop + k] = reference(list[k]!);
-    poolTop += list.length;
+  if (form === NARY) {
+    ra = naryReferences(b as readonly Value[]);
+    rb = (b as readonly Value[]).length;
   } else {
     ra = reference(a!);
-    if (form === 3) rb = reference(b as Value);
+    if (form === BINARY) rb = reference(b as Value);
   }
   const i = top++;
-  if (i === kinds.length) {
-    kinds = grown(kinds, i + 1);
-    refA = grown(refA, i + 1);
-    refB = grown(refB, i + 1);
-    seen = grown(seen, i + 1);
+  if ((i & SLOT) === 0) makeRoom(i);
+  const num = chunks[i >> SHIFT]!, o = (i & SLOT) * WORDS;
+  num[o] = out;
+  num[o + GRAD] = 0;
+  num[o + D0] = d0;
+  num[o + D1] = d1;
+  kinds[i] = (code << 3) | form;
+  refA[i] = ra;
+  refB[i] = rb;
+  return i;
+}
+
+/** Room for rows `i`..`i + CHUNK - 1` (called at each chunk's first row). */
+function makeRoom(i: number): void {
+  if (i + CHUNK > kinds.length) {
+    kinds = grown(kinds, i + CHUNK);
+    refA = grown(refA, i + CHUNK);
+    refB = grown(refB, i + CHUNK);
+    seen = grown(seen, i + CHUNK);
     const a = new Float64Array(kinds.length);
     a.set(acc);
     acc = a;
   }
-  const c = i >> SHIFT;
-  if (c === chunks.length) chunks.push(new Float64Array(CHUNK * WORDS));
-  const num = chunks[c]!, o = (i & SLOT) * WORDS;
-  num[o] = out;
-  num[o + GRAD] = 0;
-  num[o + 2] = d0;
-  num[o + 3] = d1;
-  num[o + 4] = TAPE_SINCE;
-  kinds[i] = (code << 3) | form;
-  refA[i] = ra;
-  refB[i] = rb;
-  seen[i] = 0;
-  return i;
+  if ((i >> SHIFT) === chunks.length) chunks.push(new Float64Array(CHUNK * WORDS));
 }
 
 /** The chunk holding row `i`'s numbers. */
@@ -186,8 +195,9 @@ function endScope(): void {
   top = 0;
   poolTop = 0;
   outsideCount = 0;
-  // Keep the tape for the next scope, up to twice this one's size and at most 2²⁰ rows (60 MB).
-  const keep = Math.min(Math.max(2 * used, 1 << 16), 1 << 20);
+  // Keep the tape for the next scope, up to twice this one's size: a series of like scopes allocates
+  // nothing, and a smaller scope gives back what a large one took.
+  const keep = Math.max(2 * used, 1 << 16);
   if (kinds.length > keep) {
     kinds = new Int32Array(keep);
     refA = new Int32Array(keep);

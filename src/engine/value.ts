@@ -16,7 +16,7 @@ import { NonFiniteError, checkNumber, formatOperand, nonFinite, type OperandInfo
 import { describeUnknown } from './describe.js';
 import { claimSerial, currentChunk, sinceOf, touch, passCount, LAYOUT } from './storage.js';
 import { backward } from './backward.js';
-import { addRow, checkAlive, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, setCopyOut, tape } from './scope.js';
+import { TAPE_SINCE, addRow, checkAlive, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, setCopyOut, tape } from './scope.js';
 import * as functions from './functions.js';
 
 // The node layout (storage.ts), as constants of this module: see LAYOUT there.
@@ -44,6 +44,9 @@ const labels = new WeakMap<Value, string>();
  */
 const MODE = { tape: false };
 
+/** While `row` makes a handle: its row and chunk, which the constructor takes instead of claiming storage. */
+const HANDLE = { row: -1, chunk: new Float64Array(0) };
+
 /** @internal scope.ts: operations make tape rows while `on`. */
 export function setTapeMode(on: boolean): void {
   MODE.tape = on;
@@ -62,8 +65,9 @@ export class Value {
   constructor(data: number, label?: string) {
     // Short in bytecode, so that V8 inlines it into every op; the uncommon work is out of line.
     if (typeof data !== 'number' || data - data !== 0 || label !== undefined) leafExtras(this, data, label);
-    const s = claimSerial();
-    const num = currentChunk();
+    const h = HANDLE.row;
+    const s = h < 0 ? claimSerial() : h;
+    const num = h < 0 ? currentChunk() : HANDLE.chunk;
     this._n = num;
     this._s = s;
     this._a = null;
@@ -248,10 +252,12 @@ function row(code: number, form: number, out: number, a: Value | null, b: Value 
   if (!MODE.tape) throw freed();
   const i = addRow(code, form, out, a, b, d0, d1);
   // Made by the constructor, so that handles and ordinary nodes share one shape (V8's hidden class)
-  // and every method stays monomorphic; the storage slot it claims goes unused.
+  // and every method stays monomorphic; HANDLE tells it to take the row instead of claiming storage.
+  HANDLE.row = i;
+  HANDLE.chunk = rowChunk(i);
   const v = new Value(out);
-  v._n = rowChunk(i);
-  v._s = i;
+  HANDLE.row = -1;
+  v._n[at(v) + SINCE] = TAPE_SINCE; // the constructor wrote a leaf's
   v._kind = (code << 3) | TAPE;
   v._mark = currentEpoch();
   return v;
