@@ -19,7 +19,7 @@ import { NonFiniteError, formatOperand } from './errors.js';
 import { OP_NAMES } from './ops.js';
 import { touch, lastWrap, passCount, LAYOUT } from './storage.js';
 import type { Value } from './value.js';
-import { checkAlive, needsOrdinary, nextTapePass, tape } from './scope.js';
+import { beginTapePass, checkAlive, needsOrdinary, nextTapePass, tape } from './scope.js';
 
 // The node layout (storage.ts), as constants of this module: see LAYOUT there.
 const { CONSTANT, BINARY, CONST_A, CONST_B, NARY, TAPE, SERIAL, DATA, GRAD, D0, D1, SINCE, SLOT, WORDS, CHUNK } = LAYOUT;
@@ -446,6 +446,7 @@ function sweepTape(root: Value): void {
   checkAlive(root);
   const { chunks, kinds, refA, refB, seen, acc, pool, outside } = tape();
   const reached = nextTapePass();
+  const skip = beginTapePass(); // below a zero gradient, as `since` allows in the sweep above
   const stamp = nextPass();
   leafCount = 0;
   const r = root._s;
@@ -458,6 +459,7 @@ function sweepTape(root: Value): void {
     // rows it did not reach as they were. + 0: shares that were all −0 read +0.
     const g = acc[i]! + 0;
     num[o + GRAD] = g;
+    if (g === 0 && skip) continue;
     const form = kinds[i]! & 7;
     const count = form === NARY ? refB[i]! : form === BINARY ? 2 : 1;
     for (let k = 0; k < count; k++) {

@@ -49,6 +49,13 @@ let poolTop = 0;
 let outside: (Value | null)[] = []; //  leaves used as operands
 let outsideCount = 0;
 let tapePass = 0;
+// May a pass skip what lies below a row whose gradient is exactly 0 (as backward.ts does outside a
+// scope)? Only if every row below is as it was made (grad 0): no pass has run in this scope, no
+// interior grad was set by hand, and no row holds a non-finite local derivative (which a pass must
+// still meet and report).
+let passesInScope = 0;
+let handSet = false;
+let nonFinite = false;
 
 /** True inside a scope: operations make tape rows. */
 export function inScope(): boolean {
@@ -69,6 +76,16 @@ export interface Tape {
 
 export function tape(): Tape {
   return { chunks, kinds, refA, refB, seen, acc, pool, outside };
+}
+
+/** Starts a backward pass over the tape: may it skip below zero gradients? (See `passesInScope`.) */
+export function beginTapePass(): boolean {
+  return passesInScope++ === 0 && !handSet && !nonFinite;
+}
+
+/** An interior grad of the tape set by hand. */
+export function gradSetByHand(): void {
+  handSet = true;
 }
 
 /** A new number for a pass over the tape (rows it reaches hold it in `seen`). */
@@ -140,6 +157,7 @@ export function addRow(code: number, form: number, out: number, a: Value | null,
     ra = reference(a!);
     if (form === BINARY) rb = reference(b as Value);
   }
+  if (d0 - d0 !== 0 || d1 - d1 !== 0) nonFinite = true;
   const i = top++;
   if ((i & SLOT) === 0) makeRoom(i);
   const num = chunks[i >> SHIFT]!, o = (i & SLOT) * WORDS;
@@ -193,6 +211,9 @@ function endScope(): void {
   for (let k = 0; k < outsideCount; k++) outside[k] = null;
   const used = top;
   top = 0;
+  passesInScope = 0;
+  handSet = false;
+  nonFinite = false;
   poolTop = 0;
   outsideCount = 0;
   // Keep the tape for the next scope, up to twice this one's size: a series of like scopes allocates

@@ -16,7 +16,7 @@ import { NonFiniteError, checkNumber, formatOperand, nonFinite, type OperandInfo
 import { describeUnknown } from './describe.js';
 import { claimSerial, currentChunk, sinceOf, touch, passCount, LAYOUT } from './storage.js';
 import { backward } from './backward.js';
-import { TAPE_SINCE, addRow, checkAlive, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, setCopyOut, tape } from './scope.js';
+import { TAPE_SINCE, addRow, checkAlive, gradSetByHand, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, setCopyOut, tape } from './scope.js';
 import * as functions from './functions.js';
 
 // The node layout (storage.ts), as constants of this module: see LAYOUT there.
@@ -107,7 +107,10 @@ export class Value {
     return this._n[at(this) + GRAD]!;
   }
   set grad(x: number) {
-    if ((this._kind & 7) === TAPE) checkAlive(this);
+    if ((this._kind & 7) === TAPE) {
+      checkAlive(this);
+      gradSetByHand();
+    }
     // + 0 stores −0 as 0, as a pass adding into it would: a leaf a pass skips must read the same.
     this._n[at(this) + GRAD] = checkNumber(x, 'Value grad') + 0;
     if (!this.isLeaf) touch(); // an interior grad no pass wrote: no graph made so far may be skipped
