@@ -7,7 +7,7 @@
  * a seeded PRNG. The engine builds the graph anew each step (as a learner's code would); the
  * hand-written baseline applies the chain rule by hand to plain numbers.
  */
-import { Value, createRng, topologicalOrder, zeroGrad } from '../src/index.js';
+import { Value, createRng, scope, topologicalOrder, zeroGrad } from '../src/index.js';
 import { timeInterleaved } from './harness.js';
 import type { Row, RunOptions, Workload } from './harness.js';
 
@@ -76,6 +76,23 @@ export function trainEngine(steps: number, seed: number): Params {
   return { w1: w1.data, b1: b1.data, w2: w2.data, b2: b2.data };
 }
 
+/** The same training with each step's graph made inside `scope` (the opt-in tape). */
+export function trainEngineScoped(steps: number, seed: number): Params {
+  const rng = createRng(seed);
+  const w1 = new Value(INITIAL.w1, 'w1'), b1 = new Value(INITIAL.b1, 'b1');
+  const w2 = new Value(INITIAL.w2, 'w2'), b2 = new Value(INITIAL.b2, 'b2');
+  const params = [w1, b1, w2, b2];
+  for (let step = 0; step < steps; step++) {
+    const sample = SAMPLES[rng.int(SAMPLES.length)]!;
+    scope(() => {
+      lossGraph(w1, b1, w2, b2, sample).backward();
+      for (const p of params) p.data -= LEARNING_RATE * p.grad;
+      zeroGrad(params);
+    });
+  }
+  return { w1: w1.data, b1: b1.data, w2: w2.data, b2: b2.data };
+}
+
 /** Operation nodes (not leaves) in one step's graph. */
 export function operationNodesPerStep(): number {
   const p = [0.3, 0, -0.2, 0].map((x) => new Value(x));
@@ -92,10 +109,11 @@ function formatParams(p: Params): string {
 
 function run(options: RunOptions): Row[] {
   const repetitions = options.repetitions ?? (options.quick ? 7 : 21);
-  let engineParams = INITIAL, handParams = INITIAL;
+  let engineParams = INITIAL, handParams = INITIAL, scopedParams = INITIAL;
   const t = timeInterleaved(
     {
       engine: () => { engineParams = trainEngine(STEPS, SEED); },
+      scoped: () => { scopedParams = trainEngineScoped(STEPS, SEED); },
       hand: () => { handParams = trainHandWritten(STEPS, SEED); },
     },
     3, repetitions,
@@ -106,7 +124,9 @@ function run(options: RunOptions): Row[] {
   options.log(`  engine       final ${formatParams(engineParams)}`);
   options.log(`  hand-written final ${formatParams(handParams)}`);
   options.log(`  max |engine − hand-written| over the parameters: ${diff.toExponential(2)}`);
-  const engineMs = t.engine.medianMs / STEPS, handMs = t.hand.medianMs / STEPS;
+  const engineMs = t.engine.medianMs / STEPS, handMs = t.hand.medianMs / STEPS, scopedMs = t.scoped.medianMs / STEPS;
+  const scopedIdentical = maxDifference(scopedParams, engineParams) === 0;
+  options.log(`  in a scope: final parameters identical to the engine's: ${scopedIdentical}`);
   return [
     {
       workload: 'W1 net-111', variant: 'hand-written', medianMsPerStep: handMs, nodesPerSecond: null,
@@ -116,6 +136,11 @@ function run(options: RunOptions): Row[] {
       workload: 'W1 net-111', variant: 'engine', medianMsPerStep: engineMs,
       nodesPerSecond: nodes / (engineMs / 1000), ratioToHandWritten: engineMs / handMs,
       runs: repetitions, nodesPerStep: nodes, maxParamDiff: diff, ...engineParams,
+    },
+    {
+      workload: 'W1 net-111', variant: 'engine in scope', medianMsPerStep: scopedMs,
+      nodesPerSecond: nodes / (scopedMs / 1000), ratioToHandWritten: scopedMs / handMs,
+      runs: repetitions, identicalToEngine: scopedIdentical,
     },
   ];
 }

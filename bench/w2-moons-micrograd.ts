@@ -7,7 +7,7 @@
  * So a step makes about twice the nodes of `npm run bench`'s form, most of them in long add chains. The
  * hand-written baseline of `w2-moons.ts` runs beside it, and both end at the same parameters up to rounding.
  */
-import { Value, topologicalOrder, zeroGrad } from '../src/index.js';
+import { Value, scope, topologicalOrder, zeroGrad } from '../src/index.js';
 import { MOONS_ALPHA, moonsLearningRate, type MoonPoint } from '../src/learner/moons.js';
 import type { MLP } from '../src/tools/nn.js';
 import { HandWritten, PARAMETERS, STEPS, setup } from './w2-moons.js';
@@ -54,8 +54,8 @@ function run(options: RunOptions): Row[] {
   reset();
   const nodes = topologicalOrder(microgradLoss(s.model, s.data)).length;
 
-  const engineMs: number[] = [], handMs: number[] = [];
-  let engineFinal = new Float64Array(0), handFinal = new Float64Array(0);
+  const engineMs: number[] = [], handMs: number[] = [], scopedMs: number[] = [];
+  let engineFinal = new Float64Array(0), handFinal = new Float64Array(0), scopedFinal = new Float64Array(0);
   for (let r = 0; r <= rounds; r++) { // round 0 is the warm-up
     reset();
     const times: number[] = [];
@@ -69,6 +69,20 @@ function run(options: RunOptions): Row[] {
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     engineFinal = Float64Array.from(params, (p) => p.data);
+    reset();
+    const scopedTimes: number[] = [];
+    for (let k = 0; k < STEPS; k++) {
+      const t0 = process.hrtime.bigint();
+      scope(() => {
+        const loss = microgradLoss(s.model, s.data);
+        zeroGrad(params);
+        loss.backward();
+        const lr = moonsLearningRate(k, STEPS);
+        for (const p of params) p.data -= lr * p.grad;
+      });
+      scopedTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    scopedFinal = Float64Array.from(params, (p) => p.data);
     const p = s.initial.slice(), g = new Float64Array(PARAMETERS), handTimes: number[] = [];
     for (let k = 0; k < STEPS; k++) {
       const t0 = process.hrtime.bigint();
@@ -78,7 +92,7 @@ function run(options: RunOptions): Row[] {
       handTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     handFinal = p;
-    if (r > 0) { engineMs.push(...times); handMs.push(...handTimes); }
+    if (r > 0) { engineMs.push(...times); handMs.push(...handTimes); scopedMs.push(...scopedTimes); }
   }
   let diff = 0, size = 0;
   for (let j = 0; j < PARAMETERS; j++) {
@@ -87,13 +101,19 @@ function run(options: RunOptions): Row[] {
   }
   options.log(`W2 in micrograd's form: ${nodes} nodes per step; ${STEPS} steps × ${rounds} timed rounds, median per step`);
   options.log(`  final parameters, engine vs hand-written, max difference relative to the largest: ${(diff / size).toExponential(2)}`);
-  const engine = median(engineMs), handWritten = median(handMs);
+  const engine = median(engineMs), handWritten = median(handMs), scoped = median(scopedMs);
+  const scopedIdentical = engineFinal.every((v, j) => Object.is(v, scopedFinal[j]));
+  options.log(`  in a scope: final parameters identical to the engine's, bit for bit: ${scopedIdentical}`);
   return [
     { workload: WORKLOAD, variant: 'hand-written', medianMsPerStep: handWritten, nodesPerSecond: null, ratioToHandWritten: 1, runs: handMs.length },
     {
       workload: WORKLOAD, variant: 'engine', medianMsPerStep: engine, nodesPerSecond: nodes / (engine / 1000),
       ratioToHandWritten: engine / handWritten, runs: engineMs.length, nodesPerStep: nodes, nsPerNode: (engine * 1e6) / nodes,
       meanMsPerStep: engineMs.reduce((a, b) => a + b, 0) / engineMs.length,
+    },
+    {
+      workload: WORKLOAD, variant: 'engine in scope', medianMsPerStep: scoped, nodesPerSecond: nodes / (scoped / 1000),
+      ratioToHandWritten: scoped / handWritten, runs: scopedMs.length, nsPerNode: (scoped * 1e6) / nodes, identicalToEngine: scopedIdentical,
     },
   ];
 }

@@ -11,7 +11,7 @@
  *   backward of points whose hinge is satisfied and of units whose relu is off (the limit).
  * The engine and the compiled function must end at the same parameters, bit for bit.
  */
-import { createRng, topologicalOrder } from '../src/index.js';
+import { createRng, scope, topologicalOrder } from '../src/index.js';
 import { compile, type CompiledFunction } from '../src/tools/compile.js';
 import { MOONS_ALPHA, MOONS_SEED, makeMoons, moonsLearningRate, moonsLoss, moonsModel, moonsStep, type MoonPoint } from '../src/learner/moons.js';
 import type { MLP } from '../src/tools/nn.js';
@@ -128,6 +128,8 @@ export function compileMoons(s: Setup): CompiledFunction {
 
 interface Round {
   engineMs: number[];
+  scopedMs: number[];
+  scopedFinal: Float64Array;
   compiledMs: number[];
   handMs: number[];
   engineFinal: Float64Array;
@@ -146,6 +148,15 @@ function round(s: Setup, f: CompiledFunction, hand: HandWritten): Round {
     engineMs.push(ms(t0));
   }
   const engineFinal = Float64Array.from(s.model.parameters(), (p) => p.data);
+
+  setParameters(s.model, s.initial);
+  const scopedMs: number[] = [];
+  for (let k = 0; k < STEPS; k++) {
+    const t0 = process.hrtime.bigint();
+    scope(() => moonsStep(s.model, s.data, k, STEPS));
+    scopedMs.push(ms(t0));
+  }
+  const scopedFinal = Float64Array.from(s.model.parameters(), (p) => p.data);
 
   const x = s.initial.slice(), gc = new Float64Array(x.length);
   const compiledMs: number[] = [];
@@ -166,7 +177,7 @@ function round(s: Setup, f: CompiledFunction, hand: HandWritten): Round {
     for (let j = 0; j < p.length; j++) p[j]! -= lr * gh[j]!;
     handMs.push(ms(t0));
   }
-  return { engineMs, compiledMs, handMs, engineFinal, compiledFinal: x, handFinal: p };
+  return { engineMs, scopedMs, scopedFinal, compiledMs, handMs, engineFinal, compiledFinal: x, handFinal: p };
 }
 
 /** max |a − b| over max |b|: relative to the largest entry (an entry near 0 is rounding noise). */
@@ -228,6 +239,8 @@ function run(options: RunOptions): Row[] {
   const handMs = median(all.flatMap((r) => r.handMs));
   const last = all[all.length - 1]!;
   const identical = last.engineFinal.every((v, j) => Object.is(v, last.compiledFinal[j]));
+  const scopedIdentical = last.engineFinal.every((v, j) => Object.is(v, last.scopedFinal[j]));
+  const scopedMs = median(all.flatMap((r) => r.scopedMs));
 
   // The compiled step split into forward and backward, at the start (where most relus are on).
   const x0 = s.initial.slice(), g0 = new Float64Array(x0.length);
@@ -236,7 +249,7 @@ function run(options: RunOptions): Row[] {
 
   options.log(`W2 moons: ${nodes} nodes per step in the engine's graph; compiled to ${f.opCount} ops (${f.strategy}) in ${compileMs.toFixed(0)} ms`);
   options.log(`  ${STEPS} steps × ${rounds} timed rounds (after one warm-up), median per step`);
-  options.log(`  engine and compiled end at the same parameters, bit for bit: ${identical}`);
+  options.log(`  engine and compiled end at the same parameters, bit for bit: ${identical}; engine in scope: ${scopedIdentical}`);
   options.log(`  hand-written vs engine, max difference relative to the largest entry: gradient at the start ` +
     `${normwiseDifference(handGradient, engineGradient).toExponential(2)}, final parameters ${normwiseDifference(last.handFinal, last.engineFinal).toExponential(2)}`);
   options.log(`  compiled at the start: forward ${(forwardMs * 1e3).toFixed(0)} µs, forward + backward ${(fullMs * 1e3).toFixed(0)} µs`);
@@ -251,6 +264,7 @@ function run(options: RunOptions): Row[] {
       nodesPerStep: nodes, nsPerNode: (engineMs * 1e6) / nodes, meanMsPerStep: engineMeanMs,
       medianMsSteps1to50: engineFirstHalfMs, medianMsSteps51to100: engineSecondHalfMs,
     }),
+    row('engine in scope', scopedMs, { identicalToEngine: scopedIdentical }),
     row('compiled', compiledMs, {
       ops: f.opCount, compileMs, identicalToEngine: identical,
       forwardMsAtStart: forwardMs, backwardMsAtStart: fullMs - forwardMs,

@@ -7,7 +7,7 @@
  * figure per node is heap + arrayBuffers.
  */
 import v8 from 'node:v8';
-import { Value } from '../src/index.js';
+import { Value, scope } from '../src/index.js';
 import { hasGc, liveMemory, median, nowMs } from './harness.js';
 import type { Row, RunOptions, Workload } from './harness.js';
 
@@ -76,6 +76,18 @@ function engineOnce(n: number): EngineRun {
   return { forwardMs: t1 - t0, backwardMs: t2 - t1, grad: x.grad, value: root.data };
 }
 
+/** The same, with the chain made and differentiated inside `scope` (the opt-in tape). */
+function scopedOnce(n: number): EngineRun {
+  return scope(() => {
+    const t0 = nowMs();
+    const { x, root } = buildChain(n);
+    const t1 = nowMs();
+    root.backward();
+    const t2 = nowMs();
+    return { forwardMs: t1 - t0, backwardMs: t2 - t1, grad: x.grad, value: root.data };
+  });
+}
+
 interface MemoryFigures {
   heapBytesPerNode: number;
   arrayBufferBytesPerNode: number;
@@ -108,6 +120,18 @@ function measureMemory(n: number): MemoryFigures {
   };
 }
 
+/** Memory per node of the chain inside a scope: heap + typed arrays while it is alive. */
+function measureScopedMemory(n: number): number {
+  const before = liveMemory();
+  return scope(() => {
+    const { x, root } = buildChain(n);
+    root.backward();
+    const after = liveMemory();
+    if (!(x.grad > 0)) throw new Error('W3: unexpected chain result');
+    return (after.heapUsed + after.arrayBuffers - before.heapUsed - before.arrayBuffers) / (2 * n);
+  });
+}
+
 function run(options: RunOptions): Row[] {
   const rows: Row[] = [];
   const heapLimit = v8.getHeapStatistics().heap_size_limit;
@@ -128,9 +152,11 @@ function run(options: RunOptions): Row[] {
     // forced collection between runs: it makes the next runs erratic (measured: 1e4 went from 1.7 ms
     // to 0.6–27 ms), and collecting the previous graph is part of an engine's real cost.
     const forward: number[] = [], backward: number[] = [], total: number[] = [], hand: number[] = [];
-    let engine: EngineRun | null = null, handResult = { value: 0, grad: 0 };
+    const scopedForward: number[] = [], scopedBackward: number[] = [], scopedTotal: number[] = [];
+    let engine: EngineRun | null = null, scoped: EngineRun | null = null, handResult = { value: 0, grad: 0 };
     for (let k = 0; k < plan.warmup + plan.repetitions; k++) {
       engine = engineOnce(n);
+      scoped = scopedOnce(n);
       const t0 = nowMs();
       handResult = handWritten(n);
       const handMs = nowMs() - t0;
@@ -139,8 +165,13 @@ function run(options: RunOptions): Row[] {
         backward.push(engine.backwardMs);
         total.push(engine.forwardMs + engine.backwardMs);
         hand.push(handMs);
+        scopedForward.push(scoped.forwardMs);
+        scopedBackward.push(scoped.backwardMs);
+        scopedTotal.push(scoped.forwardMs + scoped.backwardMs);
       }
     }
+    const scopedMs = median(scopedTotal);
+    const scopedIdentical = Object.is(scoped!.grad, engine!.grad) && Object.is(scoped!.value, engine!.value);
     const engineGrad = engine!.grad, engineValue = engine!.value;
     const engineMs = median(total), handMs = median(hand);
     const gradError = Math.abs(engineGrad - handResult.grad) / Math.abs(handResult.grad);
@@ -159,6 +190,13 @@ function run(options: RunOptions): Row[] {
       forwardMs: median(forward), backwardMs: median(backward),
       nsPerNode: (engineMs * 1e6) / nodes,
       ...(memory ?? {}),
+    });
+    rows.push({
+      workload: label, variant: 'engine in scope', medianMsPerStep: scopedMs, nodesPerSecond: nodes / (scopedMs / 1000),
+      ratioToHandWritten: scopedMs / handMs, runs: plan.repetitions,
+      forwardMs: median(scopedForward), backwardMs: median(scopedBackward), nsPerNode: (scopedMs * 1e6) / nodes,
+      identicalToEngine: scopedIdentical,
+      ...(hasGc() ? { bytesPerNode: measureScopedMemory(n) } : {}),
     });
   }
   return rows;

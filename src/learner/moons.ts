@@ -6,6 +6,7 @@
 import { MLP, type MLPJson } from '../tools/nn.js';
 import { createRng, type Rng } from '../tools/random.js';
 import { Value, zeroGrad } from '../engine/value.js';
+import { scope } from '../engine/scope.js';
 import { noProgress, type ProgressFactory } from '../tools/progress.js';
 
 export type MoonLabel = -1 | 1;
@@ -158,7 +159,8 @@ export function trainMoons(options: MoonsTrainOptions = {}): MoonsTraining {
   const model = moonsModel(rng);
   const curve: MoonsStepRecord[] = [];
   for (let k = 0; k < steps; k++) {
-    const { loss, accuracy } = moonsStep(model, data, k, steps);
+    // Each step's graph on the scope's tape: the same numbers, less for the collector (see scope).
+    const { loss, accuracy } = scope(() => moonsStep(model, data, k, steps));
     curve.push({ step: k, lr: moonsLearningRate(k, steps), loss, accuracy });
     options.onStep?.(k + 1);
   }

@@ -8,6 +8,7 @@
  * the report that compares them lives in demo.ts.
  */
 import { Value } from '../engine/value.js';
+import { scope } from '../engine/scope.js';
 import { createRng, type Rng } from '../tools/random.js';
 
 export const PARAM_NAMES = ['w1', 'b1', 'w2', 'b2'] as const;
@@ -98,9 +99,11 @@ export function meanLoss(p: Params, samples: readonly Sample[]): number {
 
 /** The loss and ∂L/∂parameter by the engine's backward pass. */
 export function autodiffGradients(p: Params, x: number, a: number): { loss: number; grads: Params } {
-  const g = buildNet111(p, x, a);
-  g.loss.backward();
-  return { loss: g.loss.data, grads: { w1: g.w1.grad, b1: g.b1.grad, w2: g.w2.grad, b2: g.b2.grad } };
+  return scope(() => {
+    const g = buildNet111(p, x, a);
+    g.loss.backward();
+    return { loss: g.loss.data, grads: { w1: g.w1.grad, b1: g.b1.grad, w2: g.w2.grad, b2: g.b2.grad } };
+  });
 }
 
 /** Plain-number forward pass, shared by the two hand-written gradient functions below. */

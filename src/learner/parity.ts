@@ -10,6 +10,7 @@ import { Adam, MLP, type Activation, type MLPJson } from '../tools/nn.js';
 import { trainingSet } from './net111.js';
 import { createRng } from '../tools/random.js';
 import { Value } from '../engine/value.js';
+import { scope } from '../engine/scope.js';
 import { noProgress, type ProgressFactory } from '../tools/progress.js';
 
 export interface ParityOptions {
@@ -68,11 +69,14 @@ export function fitParity(options: ParityOptions = {}): ParityResult {
   const bar = progress(`parity, 1-${hidden}-1 sigmoid, Adam`, steps);
   try {
     for (let step = 0; step < steps; step++) {
-      const loss = Value.sum(samples.map(({ x, a }) => model.forward([x])[0]!.sub(a).pow(2))).div(samples.length);
-      adam.zeroGrad();
-      loss.backward();
-      adam.step();
-      if (step % recordEvery === 0) curve.push({ step, loss: loss.data });
+      const loss = scope(() => {
+        const l = Value.sum(samples.map(({ x, a }) => model.forward([x])[0]!.sub(a).pow(2))).div(samples.length);
+        adam.zeroGrad();
+        l.backward();
+        adam.step();
+        return l.data;
+      });
+      if (step % recordEvery === 0) curve.push({ step, loss });
       bar.update(step + 1);
     }
   } finally {
