@@ -3,15 +3,15 @@
  * dynamic engine's steady state (profiled in-process with `node:inspector`, after a warm-up, so that
  * start-up and compilation are left out).
  *
- *   npm run bench:gc            W2 (both forms), W1, and W3 at N = 10⁶
+ *   npm run bench:gc            W2 (both forms), W1, and W3 at N = 10⁶, each without and with scope
  *   npm run bench:gc -- --big   also W3 at N = 10⁷ (needs a heap limit of 2.5 GiB or more)
  */
 import { Session } from 'node:inspector/promises';
-import { zeroGrad } from '../src/index.js';
+import { scope, zeroGrad } from '../src/index.js';
 import { moonsStep } from '../src/learner/moons.js';
 import { setup, STEPS } from './w2-moons.js';
 import { microgradLoss } from './w2-moons-micrograd.js';
-import { trainEngine, SEED } from './w1-net111.js';
+import { trainEngine, trainEngineScoped, SEED } from './w1-net111.js';
 import { buildChain } from './w3-deep-chain.js';
 import { moonsLearningRate } from '../src/learner/moons.js';
 
@@ -51,26 +51,34 @@ const s = setup();
 const params = s.model.parameters();
 const reset = (): void => params.forEach((p, j) => { p.data = s.initial[j]!; });
 const w2 = (): void => { for (let r = 0; r < 3; r++) { reset(); for (let k = 0; k < STEPS; k++) moonsStep(s.model, s.data, k, STEPS); } };
-const w2micrograd = (): void => {
-  for (let r = 0; r < 3; r++) {
-    reset();
-    for (let k = 0; k < STEPS; k++) {
-      const loss = microgradLoss(s.model, s.data);
-      zeroGrad(params);
-      loss.backward();
-      const lr = moonsLearningRate(k, STEPS);
-      for (const p of params) p.data -= lr * p.grad;
-    }
-  }
+const w2scoped = (): void => { for (let r = 0; r < 3; r++) { reset(); for (let k = 0; k < STEPS; k++) scope(() => moonsStep(s.model, s.data, k, STEPS)); } };
+const micrograd = (k: number): void => {
+  const loss = microgradLoss(s.model, s.data);
+  zeroGrad(params);
+  loss.backward();
+  const lr = moonsLearningRate(k, STEPS);
+  for (const p of params) p.data -= lr * p.grad;
 };
+const w2micrograd = (): void => { for (let r = 0; r < 3; r++) { reset(); for (let k = 0; k < STEPS; k++) micrograd(k); } };
+const w2microgradScoped = (): void => { for (let r = 0; r < 3; r++) { reset(); for (let k = 0; k < STEPS; k++) scope(() => micrograd(k)); } };
 const w1 = (): void => { for (let r = 0; r < 10; r++) trainEngine(10_000, SEED); };
-const w3 = (n: number) => (): void => { const { x, root } = buildChain(n); root.backward(); if (!(x.grad > 0)) throw new Error('W3: bad gradient'); };
+const w1scoped = (): void => { for (let r = 0; r < 10; r++) trainEngineScoped(10_000, SEED); };
+const chain = (n: number): void => { const { x, root } = buildChain(n); root.backward(); if (!(x.grad > 0)) throw new Error('W3: bad gradient'); };
+const w3 = (n: number) => (): void => chain(n);
+const w3scoped = (n: number) => (): void => scope(() => chain(n));
 
-w2(); w2micrograd(); w1(); w3(1e5)(); // warm-up
+w2(); w2scoped(); w2micrograd(); w2microgradScoped(); w1(); w1scoped(); w3(1e5)(); w3scoped(1e5)(); // warm-up
 report('W2, 300 steps', await profile(session, w2));
+report('W2 in scopes, 300 steps', await profile(session, w2scoped));
 report("W2 in micrograd's form, 300 steps", await profile(session, w2micrograd));
+report("W2 in micrograd's form in scopes, 300 steps", await profile(session, w2microgradScoped));
 report('W1, 10⁵ steps', await profile(session, w1));
+report('W1 in scopes, 10⁵ steps', await profile(session, w1scoped));
 report('W3, N = 10⁶', await profile(session, w3(1e6)));
-if (process.argv.includes('--big')) report('W3, N = 10⁷', await profile(session, w3(1e7)));
+report('W3 in a scope, N = 10⁶', await profile(session, w3scoped(1e6)));
+if (process.argv.includes('--big')) {
+  report('W3, N = 10⁷', await profile(session, w3(1e7)));
+  report('W3 in a scope, N = 10⁷', await profile(session, w3scoped(1e7)));
+}
 session.disconnect();
 
