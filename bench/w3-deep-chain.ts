@@ -78,14 +78,7 @@ function engineOnce(n: number): EngineRun {
 
 /** The same, with the chain made and differentiated inside `scope` (the opt-in tape). */
 function scopedOnce(n: number): EngineRun {
-  return scope(() => {
-    const t0 = nowMs();
-    const { x, root } = buildChain(n);
-    const t1 = nowMs();
-    root.backward();
-    const t2 = nowMs();
-    return { forwardMs: t1 - t0, backwardMs: t2 - t1, grad: x.grad, value: root.data };
-  });
+  return scope(() => engineOnce(n));
 }
 
 interface MemoryFigures {
