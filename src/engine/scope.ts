@@ -130,8 +130,13 @@ function outsideReference(x: Value): number {
     throw new ScopeError('an operation inside a scope got a Value that an operation made outside it: ' +
       'inside a scope, operands are Values made in it, leaves (parameters, inputs, constants) or numbers');
   }
+  // A leaf used again keeps its reference in `_mark` (as ~k, negative: no pass stamp is), so that a
+  // parameter used by thousands of rows takes one entry. A pass may overwrite it; it is then re-listed.
+  const m = x._mark;
+  if (m < 0 && ~m < outsideCount && outside[~m] === x) return m;
   if (outsideCount === outside.length) outside.push(x);
   else outside[outsideCount] = x;
+  x._mark = ~outsideCount;
   return ~outsideCount++;
 }
 
