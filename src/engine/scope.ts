@@ -38,13 +38,13 @@ let epoch = 1;
 let top = 0;
 
 // The tape. A row's operand reference is its row (≥ 0) or ~k for the leaf `outside[k]`.
-let chunks: Float64Array[] = []; //     numbers, CHUNK rows each (storage.ts's layout)
-let kinds = new Int32Array(1024); //    op code << 3 | form (storage.ts's forms)
-let refA = new Int32Array(1024); //     first operand (n-ary: where its operands start in `pool`)
-let refB = new Int32Array(1024); //     second operand (n-ary: how many)
-let seen = new Int32Array(1024); //     the tape pass that last reached the row
-let acc = new Float64Array(1024); //    the gradient it has gathered in that pass so far
-let pool = new Int32Array(1024); //     n-ary operand references
+let chunks: Float64Array[] = []; // numbers, CHUNK rows each (storage.ts's layout)
+let kinds: Int32Array = new Int32Array(1024); // op code << 3 | form (storage.ts's forms)
+let refA: Int32Array = new Int32Array(1024); // first operand (n-ary: where its operands start in `pool`)
+let refB: Int32Array = new Int32Array(1024); // second operand (n-ary: how many)
+let seen: Int32Array = new Int32Array(1024); // the tape pass that last reached the row
+let acc: Float64Array = new Float64Array(1024); // the gradient it has gathered in that pass so far
+let pool: Int32Array = new Int32Array(1024); // n-ary operand references
 let poolTop = 0;
 let outside: (Value | null)[] = []; //  leaves used as operands
 let outsideCount = 0;
