@@ -45,7 +45,7 @@ const labels = new WeakMap<Value, string>();
 const MODE = { tape: false };
 
 /** While `row` makes a handle: its row and chunk, which the constructor takes instead of claiming storage. */
-const HANDLE = { row: -1, chunk: new Float64Array(0) };
+const HANDLE: { row: number; chunk: Float64Array } = { row: -1, chunk: new Float64Array(0) };
 
 /** @internal scope.ts: operations make tape rows while `on`. */
 export function setTapeMode(on: boolean): void {
