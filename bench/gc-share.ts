@@ -7,13 +7,12 @@
  *   npm run bench:gc -- --big   also W3 at N = 10⁷ (needs a heap limit of 2.5 GiB or more)
  */
 import { Session } from 'node:inspector/promises';
-import { scope, zeroGrad } from '../src/index.js';
+import { scope } from '../src/index.js';
 import { moonsStep } from '../src/learner/moons.js';
 import { setup, STEPS } from './w2-moons.js';
-import { microgradLoss } from './w2-moons-micrograd.js';
-import { trainEngine, trainEngineScoped, SEED } from './w1-net111.js';
+import { microgradStep } from './w2-moons-micrograd.js';
+import { trainEngine, SEED } from './w1-net111.js';
 import { buildChain } from './w3-deep-chain.js';
-import { moonsLearningRate } from '../src/learner/moons.js';
 
 interface ProfileNode { id: number; callFrame: { functionName: string; url: string }; }
 interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; }
@@ -52,17 +51,11 @@ const params = s.model.parameters();
 const reset = (): void => params.forEach((p, j) => { p.data = s.initial[j]!; });
 const w2 = (): void => { for (let r = 0; r < 3; r++) { reset(); for (let k = 0; k < STEPS; k++) moonsStep(s.model, s.data, k, STEPS); } };
 const w2scoped = (): void => { for (let r = 0; r < 3; r++) { reset(); for (let k = 0; k < STEPS; k++) scope(() => moonsStep(s.model, s.data, k, STEPS)); } };
-const micrograd = (k: number): void => {
-  const loss = microgradLoss(s.model, s.data);
-  zeroGrad(params);
-  loss.backward();
-  const lr = moonsLearningRate(k, STEPS);
-  for (const p of params) p.data -= lr * p.grad;
-};
+const micrograd = (k: number): void => microgradStep(s.model, s.data, k);
 const w2micrograd = (): void => { for (let r = 0; r < 3; r++) { reset(); for (let k = 0; k < STEPS; k++) micrograd(k); } };
 const w2microgradScoped = (): void => { for (let r = 0; r < 3; r++) { reset(); for (let k = 0; k < STEPS; k++) scope(() => micrograd(k)); } };
 const w1 = (): void => { for (let r = 0; r < 10; r++) trainEngine(10_000, SEED); };
-const w1scoped = (): void => { for (let r = 0; r < 10; r++) trainEngineScoped(10_000, SEED); };
+const w1scoped = (): void => { for (let r = 0; r < 10; r++) trainEngine(10_000, SEED, true); };
 const chain = (n: number): void => { const { x, root } = buildChain(n); root.backward(); if (!(x.grad > 0)) throw new Error('W3: bad gradient'); };
 const w3 = (n: number) => (): void => chain(n);
 const w3scoped = (n: number) => (): void => scope(() => chain(n));

@@ -61,34 +61,24 @@ export function lossGraph(w1: Value, b1: Value, w2: Value, b2: Value, sample: Sa
   return y.sub(sample.a).pow(2);
 }
 
-/** The engine: build the graph, backward(), update each parameter in place, zero the leaf grads. */
-export function trainEngine(steps: number, seed: number): Params {
+/**
+ * The engine: build the graph, backward(), update each parameter in place, zero the leaf grads.
+ * With `inScope`, each step's graph is made inside `scope` (the opt-in tape).
+ */
+export function trainEngine(steps: number, seed: number, inScope = false): Params {
   const rng = createRng(seed);
   const w1 = new Value(INITIAL.w1, 'w1'), b1 = new Value(INITIAL.b1, 'b1');
   const w2 = new Value(INITIAL.w2, 'w2'), b2 = new Value(INITIAL.b2, 'b2');
   const params = [w1, b1, w2, b2];
-  for (let step = 0; step < steps; step++) {
-    const loss = lossGraph(w1, b1, w2, b2, SAMPLES[rng.int(SAMPLES.length)]!);
-    loss.backward();
+  const step = (sample: Sample): void => {
+    lossGraph(w1, b1, w2, b2, sample).backward();
     for (const p of params) p.data -= LEARNING_RATE * p.grad;
     zeroGrad(params);
-  }
-  return { w1: w1.data, b1: b1.data, w2: w2.data, b2: b2.data };
-}
-
-/** The same training with each step's graph made inside `scope` (the opt-in tape). */
-export function trainEngineScoped(steps: number, seed: number): Params {
-  const rng = createRng(seed);
-  const w1 = new Value(INITIAL.w1, 'w1'), b1 = new Value(INITIAL.b1, 'b1');
-  const w2 = new Value(INITIAL.w2, 'w2'), b2 = new Value(INITIAL.b2, 'b2');
-  const params = [w1, b1, w2, b2];
-  for (let step = 0; step < steps; step++) {
+  };
+  for (let k = 0; k < steps; k++) {
     const sample = SAMPLES[rng.int(SAMPLES.length)]!;
-    scope(() => {
-      lossGraph(w1, b1, w2, b2, sample).backward();
-      for (const p of params) p.data -= LEARNING_RATE * p.grad;
-      zeroGrad(params);
-    });
+    if (inScope) scope(() => step(sample));
+    else step(sample);
   }
   return { w1: w1.data, b1: b1.data, w2: w2.data, b2: b2.data };
 }
@@ -113,7 +103,7 @@ function run(options: RunOptions): Row[] {
   const t = timeInterleaved(
     {
       engine: () => { engineParams = trainEngine(STEPS, SEED); },
-      scoped: () => { scopedParams = trainEngineScoped(STEPS, SEED); },
+      scoped: () => { scopedParams = trainEngine(STEPS, SEED, true); },
       hand: () => { handParams = trainHandWritten(STEPS, SEED); },
     },
     3, repetitions,

@@ -15,8 +15,8 @@
  * - Leaves sum each pass's shares from +0 on their own, then add that sum to their earlier grad
  *   once: a second `backward()` gives exactly twice, and a failed pass leaves them as they were.
  */
-import { NonFiniteError, formatOperand } from './errors.js';
-import { OP_NAMES } from './ops.js';
+import { NonFiniteError, formatOperand, type OperandInfo } from './errors.js';
+import { OP_NAMES, type OpName } from './ops.js';
 import { touch, lastWrap, passCount, LAYOUT } from './storage.js';
 import type { Value } from './value.js';
 import { beginTapePass, checkAlive, needsOrdinary, nextTapePass, tape } from './scope.js';
@@ -416,15 +416,18 @@ function checkLeafGrad(v: Value, g: number): void {
 }
 
 function nonFiniteDerivative(v: Value, slot: number, d: number): NonFiniteError {
-  const inputs = v.inputs;
-  const info = inputs.map((x) => ({ value: x.data, label: x.label }));
-  const names = inputs.length === 1 ? ['x'] : ['a', 'b'];
+  return derivativeError(v.op, v._kind & 7, v.inputs.map((x) => ({ value: x.data, label: x.label })), slot, d);
+}
+
+/** The error for local derivative `d` in `slot` of an `op` node of `form` with operands `info`. */
+function derivativeError(op: OpName, form: number, info: readonly OperandInfo[], slot: number, d: number): NonFiniteError {
+  const names = info.length === 1 ? ['x'] : ['a', 'b'];
   const list = info.map((o, k) => formatOperand(names[k] ?? `x${k}`, o)).join(', ');
   // Slot 0 holds the Value operand, which is the second input when the constant comes first.
-  if ((v._kind & 7) === CONST_A) slot = 1;
+  if (form === CONST_A) slot = 1;
   return new NonFiniteError(
-    `backward(): the local derivative of ${v.op}(${list}) with respect to ${names[slot]} is ${d}, not a finite number`,
-    v.op, info);
+    `backward(): the local derivative of ${op}(${list}) with respect to ${names[slot]} is ${d}, not a finite number`,
+    op, info);
 }
 
 /** Sets the gradient of every given value to 0 (for leaves, whose gradients accumulate across calls). */
@@ -490,21 +493,15 @@ function sweepTape(root: Value): void {
 
 function nonFiniteTapeDerivative(i: number, slot: number, d: number): NonFiniteError {
   const { chunks, kinds, refA, refB, outside } = tape();
-  const num = chunks[i >> LOG_CHUNK]!, o = (i & SLOT) * WORDS;
-  const describe = (ref: number): { value: number; label: string } => {
+  const describe = (ref: number): OperandInfo => {
     if (ref < 0) return { value: outside[~ref]!.data, label: outside[~ref]!.label };
     return { value: chunks[ref >> LOG_CHUNK]![(ref & SLOT) * WORDS + DATA]!, label: '' };
   };
-  const form = kinds[i]! & 7, name = OP_NAMES[(kinds[i]! >> 3) - 1]!;
-  const constant = { value: num[o + D1]!, label: '' };
+  const form = kinds[i]! & 7;
+  const constant = { value: chunks[i >> LOG_CHUNK]![(i & SLOT) * WORDS + D1]!, label: '' };
   const info = form === BINARY ? [describe(refA[i]!), describe(refB[i]!)]
     : form === CONST_A ? [constant, describe(refA[i]!)]
     : form === CONST_B ? [describe(refA[i]!), constant]
     : [describe(refA[i]!)];
-  const names = info.length === 1 ? ['x'] : ['a', 'b'];
-  const list = info.map((x, k) => formatOperand(names[k]!, x)).join(', ');
-  if (form === CONST_A) slot = 1;
-  return new NonFiniteError(
-    `backward(): the local derivative of ${name}(${list}) with respect to ${names[slot]} is ${d}, not a finite number`,
-    name, info);
+  return derivativeError(OP_NAMES[(kinds[i]! >> 3) - 1]!, form, info, slot, d);
 }

@@ -18,7 +18,7 @@
  */
 import { ScopeError } from './errors.js';
 import { LAYOUT } from './storage.js';
-import { Value, setTapeMode } from './value.js';
+import { Value, copyRows, setTapeMode } from './value.js';
 
 const { CHUNK, SLOT, WORDS, GRAD, D0, D1, SERIAL, TAPE, BINARY, NARY } = LAYOUT;
 const SHIFT = Math.log2(CHUNK);
@@ -97,14 +97,9 @@ export function nextTapePass(): number {
   return ++tapePass;
 }
 
-/** Is `v` (a handle) a row of the open scope? */
-export function isAlive(v: Value): boolean {
-  return depth !== 0 && v._mark === epoch;
-}
-
-/** Throws unless handle `v` belongs to the open scope. */
+/** Throws unless handle `v` belongs to the open scope (a scope's end changes `epoch`). */
 export function checkAlive(v: Value): void {
-  if (depth === 0 || v._mark !== epoch) throw freed();
+  if (v._mark !== epoch) throw freed();
 }
 
 export function freed(): ScopeError {
@@ -237,14 +232,6 @@ function endScope(): void {
   if (outside.length > keep) outside = [];
 }
 
-/** Copies graphs out of the tape; set by value.ts (it makes ordinary nodes). */
-let copyOut: ((roots: readonly Value[]) => Value[]) | null = null;
-
-/** @internal value.ts registers how to copy rows out as ordinary nodes. */
-export function setCopyOut(f: (roots: readonly Value[]) => Value[]): void {
-  copyOut = f;
-}
-
 /**
  * Runs `fn` with every operation node it makes on the tape (see the module's top). Returns what `fn`
  * returns, with each Value made in the scope replaced by an ordinary copy of it and its graph (arrays
@@ -285,7 +272,7 @@ function synchronous<T>(result: T): T {
 export function keep(v: Value): Value {
   if ((v._kind & 7) !== TAPE) return v;
   checkAlive(v);
-  return copyOut!([v])[0]!;
+  return copyRows([v])[0]!;
 }
 
 /** `result` with the open scope's handles replaced by ordinary copies (one copy per row). */
@@ -293,7 +280,7 @@ function escape<T>(result: T): T {
   const handles: Value[] = [];
   collectHandles(result, handles, 0);
   if (handles.length === 0) return result;
-  const copies = copyOut!(handles);
+  const copies = copyRows(handles);
   const byHandle = new Map(handles.map((h, k) => [h, copies[k]!]));
   return replaceHandles(result, byHandle, 0) as T;
 }

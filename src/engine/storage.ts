@@ -25,8 +25,8 @@
  */
 
 // 1,024 nodes a chunk: what one surviving node can keep alive is its own object and its chunk, 40 KB
-// (1,024 × 5 numbers), whatever became of its neighbours. Measured against 4,096: no change in speed
-// (W2, W3), and a quarter of the memory in the worst case (a few nodes kept from a long run).
+// (1,024 × 5 numbers), whatever became of its neighbours: a quarter of 4,096's in the worst case (a
+// few nodes kept from a long run; bench W6). W2's step measured the same with either, within noise.
 const CHUNK = 1024;
 const SLOT = CHUNK - 1;
 const SERIAL = (1 << 30) - 1;

@@ -16,7 +16,7 @@ import { NonFiniteError, checkNumber, formatOperand, nonFinite, type OperandInfo
 import { describeUnknown } from './describe.js';
 import { claimSerial, currentChunk, sinceOf, touch, passCount, LAYOUT } from './storage.js';
 import { backward } from './backward.js';
-import { TAPE_SINCE, addRow, checkAlive, gradSetByHand, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, setCopyOut, tape } from './scope.js';
+import { TAPE_SINCE, addRow, checkAlive, gradSetByHand, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, tape } from './scope.js';
 import * as functions from './functions.js';
 
 // The node layout (storage.ts), as constants of this module: see LAYOUT there.
@@ -268,8 +268,7 @@ function row(code: number, form: number, out: number, a: Value | null, b: Value 
 
 /** @internal An operand's number; NaN for something that is neither, so that `binary` reports it. */
 export function valueOf(x: Operand): number {
-  if (typeof x === 'number') return x;
-  return x instanceof Value ? x._n[at(x) + DATA]! : NaN;
+  return typeof x === 'number' ? x : x instanceof Value ? x._n[at(x) + DATA]! : NaN;
 }
 
 /** @internal A unary op's operand's number; NaN for a non-Value, which `unary` then reports. */
@@ -384,8 +383,8 @@ for (const name of OP_NAMES) {
 // ---------------------------------------------------------------------------------------------
 // Copying graphs out of a scope's tape as ordinary nodes (scope.ts: `keep`, a scope's return value).
 
-/** Ordinary copies of the handles `roots` and of everything they depend on, one copy per row. */
-function copyRows(roots: readonly Value[]): Value[] {
+/** @internal Ordinary copies of the handles `roots` and of everything they depend on, one copy per row. */
+export function copyRows(roots: readonly Value[]): Value[] {
   const tapeMode = MODE.tape;
   MODE.tape = false; // the copies are ordinary nodes
   try {
@@ -447,5 +446,3 @@ function copyOut(roots: readonly Value[]): Value[] {
     return copy;
   });
 }
-
-setCopyOut(copyRows);
