@@ -20,7 +20,7 @@ import { ScopeError } from './errors.js';
 import { LAYOUT } from './storage.js';
 import { Value, copyRows, setTapeMode } from './value.js';
 
-const { CHUNK, SLOT, WORDS, GRAD, D0, D1, SERIAL, TAPE, BINARY, NARY } = LAYOUT;
+const { CHUNK, SLOT, WORDS, SERIAL, TAPE, BINARY, NARY } = LAYOUT;
 const SHIFT = Math.log2(CHUNK);
 
 
@@ -145,10 +145,11 @@ function naryReferences(list: readonly Value[]): number {
 }
 
 /**
- * A new row: op `code`, `form` as in storage.ts, operands `a` and `b` (an array for n-ary), value
- * `out`, local derivatives `d0` and `d1`. Returns its row; `rowChunk` then holds its numbers.
+ * A new row: op `code`, `form` as in storage.ts, operands `a` and `b` (an array for n-ary). Returns
+ * its row; value.ts writes its numbers into `rowChunk` (doubles passed to a call V8 does not inline
+ * are boxed, so the numbers stay in the caller).
  */
-export function addRow(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number): number {
+export function addRow(code: number, form: number, a: Value | null, b: Value | readonly Value[] | null): number {
   let ra: number, rb = 0;
   if (form === NARY) {
     ra = naryReferences(b as readonly Value[]);
@@ -157,18 +158,17 @@ export function addRow(code: number, form: number, out: number, a: Value | null,
     ra = reference(a!);
     if (form === BINARY) rb = reference(b as Value);
   }
-  if (d0 - d0 !== 0 || d1 - d1 !== 0) nonFinite = true;
   const i = top++;
   if ((i & SLOT) === 0) makeRoom(i);
-  const num = chunks[i >> SHIFT]!, o = (i & SLOT) * WORDS;
-  num[o] = out;
-  num[o + GRAD] = 0;
-  num[o + D0] = d0;
-  num[o + D1] = d1;
   kinds[i] = (code << 3) | form;
   refA[i] = ra;
   refB[i] = rb;
   return i;
+}
+
+/** A row holds a non-finite local derivative: a pass must meet it, so none may skip (see `passesInScope`). */
+export function noteNonFinite(): void {
+  nonFinite = true;
 }
 
 /** Room for rows `i`..`i + CHUNK - 1` (called at each chunk's first row). */

@@ -16,7 +16,7 @@ import { NonFiniteError, checkNumber, formatOperand, nonFinite, type OperandInfo
 import { describeUnknown } from './describe.js';
 import { claimSerial, currentChunk, sinceOf, touch, passCount, LAYOUT } from './storage.js';
 import { backward } from './backward.js';
-import { TAPE_SINCE, addRow, checkAlive, gradSetByHand, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, tape } from './scope.js';
+import { TAPE_SINCE, addRow, noteNonFinite, checkAlive, gradSetByHand, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, tape } from './scope.js';
 import * as functions from './functions.js';
 
 // The node layout (storage.ts), as constants of this module: see LAYOUT there.
@@ -236,9 +236,8 @@ function leafExtras(v: Value, data: number, label: string | undefined): void {
 // Making nodes.
 
 function node(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number, since: number): Value {
-  // One test for both uncommon cases, to keep this short for V8's inliner: inside a scope, and a
-  // handle of a scope that has ended as an operand (its `since` is TAPE_SINCE, scope.ts).
-  if (MODE.tape || since < -1) return row(code, form, out, a, b, d0, d1);
+  // A handle of a scope that has ended, as an operand: its `since` is TAPE_SINCE (scope.ts).
+  if (since < -1) throw freed();
   const v = new Value(out);
   v._a = a;
   v._b = b;
@@ -252,15 +251,19 @@ function node(code: number, form: number, out: number, a: Value | null, b: Value
 
 /** A node on the scope's tape, and its handle. */
 function row(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number): Value {
-  if (!MODE.tape) throw freed();
-  const i = addRow(code, form, out, a, b, d0, d1);
+  const i = addRow(code, form, a, b);
+  if (d0 - d0 !== 0 || d1 - d1 !== 0) noteNonFinite();
   // Made by the constructor, so that handles and ordinary nodes share one shape (V8's hidden class)
   // and every method stays monomorphic; HANDLE tells it to take the row instead of claiming storage.
   HANDLE.row = i;
   HANDLE.chunk = rowChunk(i);
   const v = new Value(out);
   HANDLE.row = -1;
-  v._n[at(v) + SINCE] = TAPE_SINCE; // the constructor wrote a leaf's
+  const num = v._n, o = at(v);
+  num[o + GRAD] = 0;
+  num[o + D0] = d0;
+  num[o + D1] = d1;
+  num[o + SINCE] = TAPE_SINCE; // the constructor wrote a leaf's
   v._kind = (code << 3) | TAPE;
   v._mark = currentEpoch();
   return v;
@@ -282,7 +285,10 @@ function operandInfo(x: Operand): OperandInfo {
 
 /** @internal A one-operand node: `out` = f(x), `dx` = f′(x). */
 export function unary(code: number, x: Value, out: number, dx: number): Value {
-  if (x instanceof Value && out - out === 0) return node(code, UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
+  if (x instanceof Value && out - out === 0) {
+    // Inside a scope before `sinceOf`: V8 then inlines only the path a program takes.
+    return MODE.tape ? row(code, UNARY, out, x, null, dx, 0) : node(code, UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
+  }
   throw badUnary(OP_NAMES[code - 1]!, x, out);
 }
 
@@ -295,9 +301,13 @@ function badUnary(name: OpName, x: unknown, out: number): Error {
 export function binary(code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
   // Kept short, so that V8 inlines it all into the op; a number first, and errors, out of line.
   if (x instanceof Value && out - out === 0) {
-    if (y instanceof Value) return node(code, BINARY, out, x, y, dx, dy, sinceOf(x, dx, y, dy));
-    // A number operand stays in the node (in d1) in place of a second Value.
-    if (typeof y === 'number' && y - y === 0) return node(code, CONST_B, out, x, null, dx, y, sinceOf(x, dx, null, 0));
+    // A number operand stays in the node (in d1) in place of a second Value. One call of `node`:
+    // V8 inlines each call site in full, and two would exceed its budget for the op.
+    const isValue = y instanceof Value;
+    if (isValue || (typeof y === 'number' && y - y === 0)) {
+      const b = isValue ? y : null, d1 = isValue ? dy : y, form = isValue ? BINARY : CONST_B;
+      return MODE.tape ? row(code, form, out, x, b, dx, d1) : node(code, form, out, x, b, dx, d1, sinceOf(x, dx, b, d1));
+    }
   }
   return withConstantFirst(code, x, y, out, dy);
 }
@@ -305,7 +315,7 @@ export function binary(code: number, x: Operand, y: Operand, out: number, dx: nu
 /** `binary` with a number first operand (kept in d1), or the error that names what is wrong. */
 function withConstantFirst(code: number, x: Operand, y: Operand, out: number, dy: number): Value {
   if (out - out === 0 && y instanceof Value && typeof x === 'number' && x - x === 0) {
-    return node(code, CONST_A, out, y, null, dy, x, sinceOf(y, dy, null, 0));
+    return MODE.tape ? row(code, CONST_A, out, y, null, dy, x) : node(code, CONST_A, out, y, null, dy, x, sinceOf(y, dy, null, 0));
   }
   throw badOperation(OP_NAMES[code - 1]!, x, y, out);
 }
@@ -357,7 +367,7 @@ export function sumOf(operands: Value[]): Value {
     if (num[i + SINCE]! < since) since = num[i + SINCE]!;
   }
   if (out - out !== 0) throw nonFinite('sum', operands.map(operandInfo), out);
-  return node(CODE.sum, NARY, out, null, operands, 0, 0, since);
+  return MODE.tape ? row(CODE.sum, NARY, out, null, operands, 0, 0) : node(CODE.sum, NARY, out, null, operands, 0, 0, since);
 }
 
 function notAValue(v: unknown, k: number): TypeError {
