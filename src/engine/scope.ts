@@ -277,6 +277,7 @@ export function keep(v: Value): Value {
 
 /** `result` with the open scope's handles replaced by ordinary copies (one copy per row). */
 function escape<T>(result: T): T {
+  if (result === null || typeof result !== 'object') return result; // a training step's usual result
   const handles: Value[] = [];
   collectHandles(result, handles, 0);
   if (handles.length === 0) return result;
