@@ -336,7 +336,10 @@ export class ModelView {
       if (document.activeElement !== input && parseNumber(input.value) !== this.at.get(name)) input.value = String(this.at.get(name));
       this.syncSlider(row, this.at.get(name)!);
     }
-    this.varBody.replaceChildren(...rows);
+    // Only when the rows changed: taking a focused input out of the page and back blurs it, and a rebuild
+    // (debounced after one input) would then drop what is being typed into the next.
+    const current = this.varBody.children;
+    if (rows.length !== current.length || rows.some((row, k) => current[k] !== row)) this.varBody.replaceChildren(...rows);
   }
 
   private variableRow(name: string): HTMLTableRowElement {

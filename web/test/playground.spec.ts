@@ -83,6 +83,22 @@ test.describe('1. model view', () => {
     await page.screenshot({ path: `${SHOTS}model.png` });
   });
 
+  test('a rebuild while one types a value keeps the focus there, and what is typed counts', async ({ page }) => {
+    await openModel(page, 'x*w + b', 'x=2,w=1,b=1');
+    await page.getByTestId('var-b').click();
+    // Another value changes (as a slider would) while b has the focus; its rebuild comes after the debounce.
+    await page.getByTestId('var-w').evaluate((el: HTMLInputElement) => {
+      el.value = '-3';
+      el.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await expect(page.getByTestId('grad-x')).toHaveAttribute('data-value', '-3');
+    await expect(page.getByTestId('var-b')).toBeFocused();
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('5');
+    await expect(page.getByTestId('graph')).toHaveAttribute('data-state', 'ready');
+    await expect(node(page, 'b')).toContainText('data 5');
+  });
+
   test('the page\'s SVG for a model equals the CLI\'s (micrograd dot … -o file.svg)', async ({ page }) => {
     const expr = 'h = sigmoid(w1*x + b1)\ny = sigmoid(w2*h + b2)\n(y - a)^2';
     await openModel(page, expr, LEARNER_AT);
