@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { catchError } from '../catch-error.js';
+import { centralDifference, expectClose } from '../oracles.js';
 import * as engine from '../../src/index.js';
 import {
   MLP, Neuron, NonFiniteError, OPS, OP_NAMES, Value, createRng, max, min, compile, grad, toDot, topologicalOrder, backwardSteps,
@@ -16,21 +17,6 @@ import {
 
 // ---------------------------------------------------------------------------------------------
 // Oracles and helpers.
-
-/** (f(x + h) − f(x − h)) / 2h with a step scaled to x. */
-function centralDifference(f: (x: number) => number, x: number): number {
-  const h = 1e-5 * Math.max(1, Math.abs(x));
-  return (f(x + h) - f(x - h)) / (2 * h);
-}
-
-/** |actual − expected| ≤ rel·max(1, |expected|). */
-function expectClose(actual: number, expected: number, rel: number): void {
-  expect(Number.isFinite(actual)).toBe(true);
-  const tolerance = rel * Math.max(1, Math.abs(expected));
-  if (!(Math.abs(actual - expected) <= tolerance)) {
-    throw new Error(`expected ${actual} to be within ${tolerance} of ${expected}`);
-  }
-}
 
 /** Expects `f` to throw a ScopeError (an Error). */
 function expectScopeError(f: () => unknown): void {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { catchError } from '../catch-error.js';
+import { centralDifference, expectClose } from '../oracles.js';
 import {
   NonFiniteError, OP_NAMES, Value, topologicalOrder, zeroGrad,
   abs, add, div, exp, log, logsigmoid, mul, neg, pow, relu, sigmoid, softplus, sqrt, sub, sum, tanh,
@@ -15,21 +16,6 @@ import { setNextSerial } from '../../src/engine/storage.js';
 
 // ---------------------------------------------------------------------------------------------
 // Oracles and comparisons.
-
-/** (f(x + h) − f(x − h)) / 2h with a step scaled to x: truncation error O(h²), rounding O(ε/h). */
-function centralDifference(f: (x: number) => number, x: number): number {
-  const h = 1e-5 * Math.max(1, Math.abs(x));
-  return (f(x + h) - f(x - h)) / (2 * h);
-}
-
-/** |actual − expected| ≤ rel·max(1, |expected|): relative for large numbers, absolute near 0. */
-function expectClose(actual: number, expected: number, rel: number): void {
-  expect(Number.isFinite(actual)).toBe(true);
-  const tolerance = rel * Math.max(1, Math.abs(expected));
-  if (!(Math.abs(actual - expected) <= tolerance)) {
-    throw new Error(`expected ${actual} to be within ${tolerance} of ${expected}`);
-  }
-}
 
 /** |actual − expected| ≤ rel·|expected|: for tiny numbers whose relative precision matters. */
 function expectRelative(actual: number, expected: number, rel: number): void {
