@@ -115,7 +115,7 @@ function measureMemory(n: number): MemoryFigures {
 
 /** Memory per node of the chain inside a scope: heap + typed arrays while it is alive. */
 function measureScopedMemory(n: number): number {
-  scope(() => 0); // a small scope first: the tape gives back what the timed runs took
+  scope(() => 0); // a small scope first: the tape gives back what earlier runs took
   const before = liveMemory();
   return scope(() => {
     const { x, root } = buildChain(n);
@@ -129,7 +129,7 @@ function measureScopedMemory(n: number): number {
 /**
  * The ordinary engine against the hand-written chain, or (`inScope`) the engine in a scope against it:
  * each in a process of its own (w3-deep-chain.ts and w3-deep-chain-scope.ts), since V8 inlines for the
- * paths a process has run; a process running both measured the scope a third slower than it runs alone.
+ * paths a process has run; a process running both measured the scope at 10⁷ in 2.9 s, against 1.55 s alone.
  */
 function runMode(options: RunOptions, inScope: boolean): Row[] {
   const rows: Row[] = [];
