@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { catchError } from '../catch-error.js';
 import { centralDifference, expectClose } from '../oracles.js';
+import { sanity, sanityPlain } from './micrograd-sanity.js';
 import * as engine from '../../src/index.js';
 import {
   MLP, Neuron, NonFiniteError, OPS, OP_NAMES, Value, createRng, max, min, compile, grad, toDot, topologicalOrder, backwardSteps,
@@ -62,35 +63,6 @@ function describeGraph(root: Value): NodeInfo[] {
     });
   }
   return out;
-}
-
-/** micrograd's sanity expression (as in value.test.ts), on given leaves. */
-function sanity(a: Value, b: Value): { c: Value; d: Value; e: Value; f: Value; g: Value } {
-  let c = a.add(b);
-  let d = a.mul(b).add(b.pow(3));
-  c = c.add(c.add(1));
-  c = c.add(add(1, c).add(a.neg()));
-  d = d.add(d.mul(2).add(b.add(a).relu()));
-  d = d.add(mul(3, d).add(b.sub(a).relu()));
-  const e = c.sub(d);
-  const f = e.pow(2);
-  let g = f.div(2.0);
-  g = g.add(div(10.0, f));
-  return { c, d, e, f, g };
-}
-
-function sanityPlain(a: number, b: number): number {
-  let c = a + b;
-  let d = a * b + b ** 3;
-  c += c + 1;
-  c += 1 + c + -a;
-  d += d * 2 + Math.max(b + a, 0);
-  d += 3 * d + Math.max(b - a, 0);
-  const e = c - d;
-  const f = e ** 2;
-  let g = f / 2.0;
-  g += 10.0 / f;
-  return g;
 }
 
 /**

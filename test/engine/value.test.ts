@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { catchError } from '../catch-error.js';
 import { centralDifference, expectClose } from '../oracles.js';
+import { sanity, sanityPlain } from './micrograd-sanity.js';
 import {
   NonFiniteError, OP_NAMES, Value, topologicalOrder, zeroGrad,
   abs, add, div, exp, log, logsigmoid, mul, neg, pow, relu, sigmoid, softplus, sqrt, sub, sum, tanh,
@@ -398,34 +399,9 @@ describe('reuse of a node', () => {
 // ---------------------------------------------------------------------------------------------
 // micrograd's sanity check.
 
-/** The expression as plain numbers, for central differences. */
-function microgradPlain(a: number, b: number): number {
-  let c = a + b;
-  let d = a * b + b ** 3;
-  c += c + 1;
-  c += 1 + c + -a;
-  d += d * 2 + Math.max(b + a, 0);
-  d += 3 * d + Math.max(b - a, 0);
-  const e = c - d;
-  const f = e ** 2;
-  let g = f / 2.0;
-  g += 10.0 / f;
-  return g;
-}
-
 function microgradEngine(): { a: Value; b: Value; c: Value; d: Value; f: Value; g: Value } {
   const a = new Value(-4, 'a'), b = new Value(2, 'b');
-  let c = a.add(b);
-  let d = a.mul(b).add(b.pow(3));
-  c = c.add(c.add(1));
-  c = c.add(add(1, c).add(a.neg()));
-  d = d.add(d.mul(2).add(b.add(a).relu()));
-  d = d.add(mul(3, d).add(b.sub(a).relu()));
-  const e = c.sub(d);
-  const f = e.pow(2);
-  let g = f.div(2.0);
-  g = g.add(div(10.0, f));
-  return { a, b, c, d, f, g };
+  return { a, b, ...sanity(a, b) };
 }
 
 describe("micrograd's sanity expression", () => {
@@ -433,11 +409,11 @@ describe("micrograd's sanity expression", () => {
     const { a, b, g } = microgradEngine();
     g.backward();
     // Hand evaluation: c = −2 → −3 → −1; d = −8 + 8 = 0 → 0 → 6; e = −7; f = 49; g = 24.5 + 10/49.
-    expect(microgradPlain(-4, 2)).toBe(24.5 + 10 / 49);
+    expect(sanityPlain(-4, 2)).toBe(24.5 + 10 / 49);
     expectClose(g.data, 24.5 + 10 / 49, 1e-14);
     expectClose(g.data, 24.7041, 1e-5);
-    const fdA = centralDifference((t) => microgradPlain(t, 2), -4);
-    const fdB = centralDifference((t) => microgradPlain(-4, t), 2);
+    const fdA = centralDifference((t) => sanityPlain(t, 2), -4);
+    const fdB = centralDifference((t) => sanityPlain(-4, t), 2);
     expectClose(a.grad, fdA, 1e-7);
     expectClose(b.grad, fdB, 1e-7);
     expectClose(a.grad, 138.8338, 1e-6);
