@@ -119,6 +119,9 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
   const bySerial = last < 0;
   const top = root._s;
   const stamp = nextPass();
+  // The ring in locals: V8 reads a module's `let` afresh, with a check that it is initialised, at every
+  // use after a call, which was a quarter of a small graph's pass. Re-read after every resizeRing().
+  let ring = places, ringGrad = gradAt, ringMask = mask;
   // Graphs whose `since` is `untouched` may be skipped below a zero gradient (see SINCE); a pass
   // that writes grads, even one that fails, makes every graph made before it count as touched.
   let untouched = -2;
@@ -128,11 +131,11 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
   }
   if (bySerial) {
     last = 0;
-    places[0] = root;
+    ring[0] = root;
   } else {
-    gradAt.fill(0, 0, last + 1); // places 0..last fit the ring unwrapped (pushGradients sized it)
+    ringGrad.fill(0, 0, last + 1); // places 0..last fit the ring unwrapped (pushGradients sized it)
   }
-  gradAt[0] = 1;
+  ringGrad[0] = 1;
   let placed = 1;
   let base = 0; //         the serial distance at place 0 of the window
   let nearest = SERIAL; // the least distance on the waiting list (the window stays short of it)
@@ -150,20 +153,23 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
           nearest = Math.min(nearest, farDist[k]!);
           continue;
         }
-        if (d >= places.length) resizeRing(d + 1, 0, last);
-        if (places[d & mask] !== null) return abandonSerialPass(0, last); // two nodes at one distance
+        if (d >= ring.length) {
+          resizeRing(d + 1, 0, last);
+          ring = places; ringGrad = gradAt; ringMask = mask;
+        }
+        if (ring[d & ringMask] !== null) return abandonSerialPass(0, last); // two nodes at one distance
         last = Math.max(last, d);
-        places[d & mask] = far[k]!;
-        gradAt[d & mask] = farGrad[k]!;
+        ring[d & ringMask] = far[k]!;
+        ringGrad[d & ringMask] = farGrad[k]!;
         placed++;
         dropFar(k);
       }
     }
-    const v = places[p & mask];
+    const v = ring[p & ringMask];
     if (v === null || v === undefined) continue;
-    places[p & mask] = null;
+    ring[p & ringMask] = null;
     const num = v._n, i = at(v);
-    const g = gradAt[p & mask]!;
+    const g = ringGrad[p & ringMask]!;
     if (record === null) num[i + GRAD] = g + 0; // + 0: a node whose shares were all −0 reads +0, as when skipped
     else record.push(v);
     if (g === 0 && num[i + SINCE] === untouched) continue; // it passes on only zeros
@@ -191,19 +197,19 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
         continue;
       }
       if (!bySerial) {
-        gradAt[~c._mark] += share;
+        ringGrad[~c._mark] += share;
         continue;
       }
       const dist = (top - c._s) & SERIAL;
       const d = dist - base;
       // Places p+1..last are distinct entries of the ring (it spans them all).
-      if (d <= last && d > p && places[d & mask] === c) {
-        gradAt[d & mask] += share;
+      if (d <= last && d > p && ring[d & ringMask] === c) {
+        ringGrad[d & ringMask] += share;
         continue;
       }
       // Serials must order the graph: an operand farther than its user, and no two nodes at one
       // distance (possible 2³⁰ serials apart).
-      if (d <= p || (d <= last && places[d & mask] !== null)) return abandonSerialPass(p, last);
+      if (d <= p || (d <= last && ring[d & ringMask] !== null)) return abandonSerialPass(p, last);
       if (d > last && (d > 8 * placed + WINDOW || dist >= nearest)) {
         // Beyond the window: onto the waiting list, or already there.
         const m = c._mark;
@@ -217,11 +223,14 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
       }
       if (d > last) {
         if (d - p >= peak) peak = d - p + 1;
-        if (d - p >= places.length) resizeRing(d - p + 1, p, last);
+        if (d - p >= ring.length) {
+          resizeRing(d - p + 1, p, last);
+          ring = places; ringGrad = gradAt; ringMask = mask;
+        }
         last = d;
       }
-      places[d & mask] = c;
-      gradAt[d & mask] = share;
+      ring[d & ringMask] = c;
+      ringGrad[d & ringMask] = share;
       placed++;
     }
   }
@@ -288,32 +297,33 @@ function dropFar(k: number): void {
  */
 function collect(root: Value, withLeaves: boolean): number {
   const open = nextPass(), done = nextPass();
+  const todo = stack, out = order; // locals: see the ring in sweep()
   let sp = 0, n = 0, deepest = 1;
-  stack[sp++] = root;
+  todo[sp++] = root;
   while (sp > 0) {
     if (sp > deepest) deepest = sp;
-    const v = stack[sp - 1]!;
+    const v = todo[sp - 1]!;
     const m = v._mark;
     if (m === done) { sp--; continue; }
-    if (m === open) { v._mark = done; order[n++] = v; sp--; continue; }
+    if (m === open) { v._mark = done; out[n++] = v; sp--; continue; }
     const form = v._kind & 7;
     if (form <= CONSTANT) {
       v._mark = done;
-      if (withLeaves) order[n++] = v;
+      if (withLeaves) out[n++] = v;
       sp--;
       continue;
     }
     v._mark = open;
     if (form === NARY) {
       const b = v._b as readonly Value[];
-      for (let k = b.length - 1; k >= 0; k--) if (b[k]!._mark !== done) stack[sp++] = b[k]!;
+      for (let k = b.length - 1; k >= 0; k--) if (b[k]!._mark !== done) todo[sp++] = b[k]!;
     } else {
       const a = v._a!;
-      if (a._mark !== done) stack[sp++] = a;
-      if (form === BINARY && (v._b as Value)._mark !== done) stack[sp++] = v._b as Value;
+      if (a._mark !== done) todo[sp++] = a;
+      if (form === BINARY && (v._b as Value)._mark !== done) todo[sp++] = v._b as Value;
     }
   }
-  release(stack, deepest);
+  release(todo, deepest);
   return n;
 }
 
@@ -366,11 +376,12 @@ function shrink(): void {
 
 /** Puts every leaf's grad back as it was before the pass (adding this pass's if `addPass`), and forgets the leaves. */
 function restoreLeaves(addPass: boolean): void {
-  for (let k = 0; k < leafCount; k++) {
-    const v = leafList[k]!;
+  const list = leafList, saved = savedLeafGrad, n = leafCount; // locals: see the ring in sweep()
+  for (let k = 0; k < n; k++) {
+    const v = list[k]!;
     const num = v._n, g = at(v) + GRAD;
-    num[g] = addPass ? savedLeafGrad[k]! + num[g]! : savedLeafGrad[k]!;
-    leafList[k] = null;
+    num[g] = addPass ? saved[k]! + num[g]! : saved[k]!;
+    list[k] = null;
   }
   leafCount = 0;
 }
@@ -394,9 +405,10 @@ export function backward(root: Value): void {
   }
   // A leaf whose gradient overflows (this pass's, or the sum with earlier passes') fails the whole
   // pass, leaving every leaf as it was.
-  for (let k = 0; k < leafCount; k++) {
-    const v = leafList[k]!;
-    const g = savedLeafGrad[k]! + v._n[at(v) + GRAD]!;
+  const list = leafList, saved = savedLeafGrad, n = leafCount; // locals: see the ring in sweep()
+  for (let k = 0; k < n; k++) {
+    const v = list[k]!;
+    const g = saved[k]! + v._n[at(v) + GRAD]!;
     if (g - g !== 0) {
       restoreLeaves(false);
       shrink();

@@ -2,19 +2,64 @@
 // that must grow while holding nodes met but not yet visited, and stay exact.
 import { describe, expect, it } from 'vitest';
 import { Value } from '../../src/index.js';
+import { backwardOrder } from '../../src/engine/backward.js';
+
+/**
+ * e_k = k·x made first; then unrelated nodes, so the e_k sit thousands of places beyond the adds that
+ * use them; the adds then reach them one by one, and the ring must grow past 1,024 while the
+ * not-yet-visited e_k and their gradients move with it.
+ */
+function farAhead(): { x: Value; root: Value } {
+  const x = new Value(1, 'x');
+  const terms: Value[] = [];
+  for (let k = 1; k <= 3000; k++) terms.push(x.mul(k));
+  let noise = new Value(0.5);
+  for (let k = 0; k < 5000; k++) noise = noise.mul(0.5).add(0.25);
+  let root = terms[0]!.mul(noise.mul(0).add(1)); // noise enters with derivative 0
+  for (let k = 1; k < terms.length; k++) root = root.add(terms[k]!);
+  return { x, root };
+}
+
+/**
+ * As `farAhead`, with 80,000 noise nodes between: the terms lie beyond the window (65,536 places), so
+ * the pass lists them and later jumps to them, placing 20,000 of them at once in a ring that must grow.
+ */
+function beyondWindow(): { x: Value; root: Value } {
+  const x = new Value(1, 'x');
+  const terms: Value[] = [];
+  for (let k = 0; k < 20_000; k++) terms.push(x.mul((k % 5) + 1));
+  let noise = new Value(0.5);
+  for (let k = 0; k < 40_000; k++) noise = noise.mul(0.5).add(0.25);
+  let root = terms[0]!.mul(noise.mul(0).add(1));
+  for (let k = 1; k < terms.length; k++) root = root.add(terms[k]!);
+  return { x, root };
+}
 
 describe('backward over a ring of places', () => {
+  it('stays in serial order while the ring grows, without falling back to depth-first order', () => {
+    // First in this file: the ring starts at 1,024 entries here, and a pass keeps what it grew to.
+    // The gradients would be right either way (the fall-back is exact); the order shows which ran.
+    // In serial order every node comes after all the nodes made before it: serials rise along the
+    // list. The depth-first fall-back puts e_2 (made second) after the noise nodes (made later).
+    const { root } = farAhead();
+    const order = backwardOrder(root);
+    expect(order.length).toBeGreaterThan(13_000);
+    const firstOutOfOrder = order.findIndex((v, k) => k > 0 && v._s <= order[k - 1]!._s);
+    expect(firstOutOfOrder).toBe(-1);
+  });
+
+  it('stays in serial order when it jumps to nodes beyond its window and the ring grows there', () => {
+    // After the test above the ring holds 16,384 places; this jump needs 20,000.
+    const { x, root } = beyondWindow();
+    const order = backwardOrder(root);
+    const firstOutOfOrder = order.findIndex((v, k) => k > 0 && v._s <= order[k - 1]!._s);
+    expect(firstOutOfOrder).toBe(-1);
+    root.backward();
+    expect(x.grad).toBe(60_000); // 20,000 terms, k % 5 + 1 averaging 3
+  });
+
   it('keeps nodes met far ahead when the ring grows (exact integer gradient)', () => {
-    // e_k = k·x made first; then unrelated nodes, so the e_k sit thousands of places beyond the
-    // adds that use them; the adds then reach them one by one, and the ring must grow past 1,024
-    // while the not-yet-visited e_k and their gradients move with it.
-    const x = new Value(1, 'x');
-    const terms: Value[] = [];
-    for (let k = 1; k <= 3000; k++) terms.push(x.mul(k));
-    let noise = new Value(0.5);
-    for (let k = 0; k < 5000; k++) noise = noise.mul(0.5).add(0.25);
-    let root = terms[0]!.mul(noise.mul(0).add(1)); // noise enters with derivative 0
-    for (let k = 1; k < terms.length; k++) root = root.add(terms[k]!);
+    const { x, root } = farAhead();
     root.backward();
     expect(x.grad).toBe((3000 * 3001) / 2); // Σk, exact in doubles
   });
