@@ -116,7 +116,9 @@ function main(argv: readonly string[]): void {
     const loader = /\.[cm]?ts$/.test(script) ? ['--disable-warning=ExperimentalWarning', '--loader', 'ts-node/esm'] : [];
     const run = spawnSync('valgrind', [
       '--tool=callgrind', '--smc-check=all-non-file', `--callgrind-out-file=${out}`,
-      process.execPath, '--perf-basic-prof', '--single-threaded', ...loader, script, ...args,
+      // --perf-basic-prof also logs code events, to isolate-*.log in the working folder unless told where.
+      process.execPath, '--perf-basic-prof', `--logfile=${join(dir, 'v8.log')}`, '--no-logfile-per-isolate',
+      '--single-threaded', ...loader, script, ...args,
     ], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
     if (run.status !== 0 || !existsSync(out)) fail(`the run failed (exit ${run.status}):\n${run.stderr.slice(-2000)}`);
     const text = readFileSync(out, 'utf8');
