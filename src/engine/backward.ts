@@ -120,7 +120,8 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
   const top = root._s;
   const stamp = nextPass();
   // The ring in locals: V8 reads a module's `let` afresh, with a check that it is initialised, at every
-  // use after a call, which was a quarter of a small graph's pass. Re-read after every resizeRing().
+  // use after a call (about a quarter of this loop's instructions on a small graph). Re-read them after
+  // every resizeRing(), which replaces the ring.
   let ring = places, ringGrad = gradAt, ringMask = mask;
   // Graphs whose `since` is `untouched` may be skipped below a zero gradient (see SINCE); a pass
   // that writes grads, even one that fails, makes every graph made before it count as touched.
