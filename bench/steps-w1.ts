@@ -7,11 +7,17 @@
  */
 import { SEED, trainEngine } from './w1-net111.js';
 
-const args = process.argv.slice(2);
-const steps = Number(args.find((a) => !a.startsWith('--')) ?? 100_000);
-if (!Number.isInteger(steps) || steps < 1) {
-  console.error(`steps-w1: the number of steps must be a whole number ≥ 1, got ${JSON.stringify(args[0])}`);
+function fail(message: string): never {
+  console.error(`steps-w1: ${message}\nusage: npm run profile -- bench/steps-w1.ts [steps] [--scope]`);
   process.exit(2);
 }
-const params = trainEngine(steps, SEED, args.includes('--scope'));
+
+let steps = 100_000, inScope = false;
+for (const arg of process.argv.slice(2)) {
+  if (arg === '--scope') inScope = true;
+  else if (arg.startsWith('-')) fail(`unknown option ${arg}`);
+  else if (!/^\d+$/.test(arg) || Number(arg) < 1) fail(`the number of steps must be a whole number ≥ 1, got ${JSON.stringify(arg)}`);
+  else steps = Number(arg);
+}
+const params = trainEngine(steps, SEED, inScope);
 console.log(`W1: ${steps} steps, w1 = ${params.w1}`);
