@@ -5,33 +5,81 @@
  * every op would see all their formulas at one call site, and V8's inlining trace shows it then
  * inlines none of them.) The functions differ only in the entry they read: adding an op is its
  * table entry and one function here, which the type of `OP_FUNCTIONS` in value.ts demands.
+ *
+ * A two-operand op takes one of two paths, both through the same entry: two Values outside a scope
+ * (the common case: `valuePair`, `pairNode` in value.ts), or its `…Operands` function for a number
+ * operand, a scope, or an operand that is neither (`valueOf`, `binary`).
  */
 import { OPS as TABLE, opCodes, type BinaryOp, type UnaryOp } from './ops.js';
-import { Value, binary, checkDomain, operandOf, unary, valueOf, type Operand } from './value.js';
+import { Value, binary, checkDomain, dataOf, operandOf, pairNode, unary, valuePair, valueOf, type Operand } from './value.js';
 
 // Module-local constants: V8 reads an imported binding through a module cell at every use.
 const OPS = TABLE;
 const CODE = opCodes();
 
 export function add(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['+'];
+  if (valuePair(x, y)) {
+    const a = dataOf(x), b = dataOf(y);
+    const out = op.value(a, b);
+    return pairNode(CODE['+'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  }
+  return addOperands(x, y);
+}
+
+/** `add` with a number operand, inside a scope, or with an operand that is neither. */
+function addOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['+'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['+'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 export function sub(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['-'];
+  if (valuePair(x, y)) {
+    const a = dataOf(x), b = dataOf(y);
+    const out = op.value(a, b);
+    return pairNode(CODE['-'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  }
+  return subOperands(x, y);
+}
+
+/** `sub` with a number operand, inside a scope, or with an operand that is neither. */
+function subOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['-'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['-'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 export function mul(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['*'];
+  if (valuePair(x, y)) {
+    const a = dataOf(x), b = dataOf(y);
+    const out = op.value(a, b);
+    return pairNode(CODE['*'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  }
+  return mulOperands(x, y);
+}
+
+/** `mul` with a number operand, inside a scope, or with an operand that is neither. */
+function mulOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['*'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['*'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 export function div(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['/'];
+  if (valuePair(x, y)) {
+    const a = dataOf(x), b = dataOf(y);
+    const out = op.value(a, b);
+    return pairNode(CODE['/'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  }
+  return divOperands(x, y);
+}
+
+/** `div` with a number operand, inside a scope, or with an operand that is neither. */
+function divOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['/'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['/'], x, y, out, op.da(a, b, out), op.db(a, b, out));
@@ -39,6 +87,18 @@ export function div(x: Operand, y: Operand): Value {
 
 /** xʸ. A number exponent allows a negative base ((−2)² = 4); a Value exponent needs x ≥ 0. */
 export function pow(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['pow'];
+  if (valuePair(x, y)) {
+    const a = dataOf(x), b = dataOf(y);
+    checkDomain('pow', x, y, a, b);
+    const out = op.value(a, b);
+    return pairNode(CODE['pow'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  }
+  return powOperands(x, y);
+}
+
+/** `pow` with a number operand, inside a scope, or with an operand that is neither. */
+function powOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['pow'], a = valueOf(x), b = valueOf(y);
   checkDomain('pow', x, y, a, b);
   const out = op.value(a, b);
@@ -130,12 +190,34 @@ export function atan(x: Value): Value {
 }
 
 export function max(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['max'];
+  if (valuePair(x, y)) {
+    const a = dataOf(x), b = dataOf(y);
+    const out = op.value(a, b);
+    return pairNode(CODE['max'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  }
+  return maxOperands(x, y);
+}
+
+/** `max` with a number operand, inside a scope, or with an operand that is neither. */
+function maxOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['max'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['max'], x, y, out, op.da(a, b, out), op.db(a, b, out));
 }
 
 export function min(x: Operand, y: Operand): Value {
+  const op: BinaryOp = OPS['min'];
+  if (valuePair(x, y)) {
+    const a = dataOf(x), b = dataOf(y);
+    const out = op.value(a, b);
+    return pairNode(CODE['min'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  }
+  return minOperands(x, y);
+}
+
+/** `min` with a number operand, inside a scope, or with an operand that is neither. */
+function minOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['min'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['min'], x, y, out, op.da(a, b, out), op.db(a, b, out));

@@ -61,9 +61,9 @@ export interface Stored {
   _s: number;
 }
 
-/** Where node `v`'s numbers start in `v._n`. */
+/** Where node `v`'s numbers start in `v._n`: (serial & SLOT) × WORDS, written out (see the Value constructor). */
 function at(v: Stored): number {
-  return (v._s & SLOT) * WORDS;
+  return (v._s & 1023) * 5;
 }
 
 // ---------------------------------------------------------------------------------------------

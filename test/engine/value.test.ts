@@ -535,6 +535,15 @@ describe('parts of a graph below a zero gradient', () => {
     expect(() => r.backward()).toThrow(NonFiniteError);
     expect(x.grad).toBe(0);
   });
+
+  it('the same for an op on two Values (their common path makes the node on its own)', () => {
+    const x = new Value(0, 'x'), e = new Value(0.5, 'e');
+    const s = x.pow(e); //                   ∂/∂x = e·x^(e−1) is infinite at 0
+    const r = s.add(-1).relu().add(x).add(e); // relu(−1) is off: s gets gradient 0
+    expect(() => r.backward()).toThrow('the local derivative of pow(a=0 ("x"), b=0.5 ("e")) with respect to a is Infinity');
+    expect(() => r.backward()).toThrow(NonFiniteError);
+    expect([x.grad, e.grad]).toEqual([0, 0]);
+  });
 });
 
 describe('bad numbers', () => {
