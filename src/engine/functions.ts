@@ -6,9 +6,9 @@
  * inlines none of them.) The functions differ only in the entry they read: adding an op is its
  * table entry and one function here, which the type of `OP_FUNCTIONS` in value.ts demands.
  *
- * A two-operand op takes one of two paths, both through the same entry: two Values outside a scope
- * (the common case: `valuePair`, `pairNode` in value.ts), or its `…Operands` function for a number
- * operand, a scope, or an operand that is neither (`valueOf`, `binary`).
+ * A two-operand op takes one of two paths, both through the same entry: two Values (the common
+ * case: `valuePair`, `pairNode` in value.ts), or its `…Operands` function for a number operand or an
+ * operand that is neither (`valueOf`, `binary`).
  */
 import { OPS as TABLE, opCodes, type BinaryOp, type UnaryOp } from './ops.js';
 import { Value, binary, checkDomain, dataOf, operandOf, pairNode, unary, valuePair, valueOf, type Operand } from './value.js';
@@ -27,7 +27,7 @@ export function add(x: Operand, y: Operand): Value {
   return addOperands(x, y);
 }
 
-/** `add` with a number operand, inside a scope, or with an operand that is neither. */
+/** `add` with a number operand, or with an operand that is neither. */
 function addOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['+'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
@@ -44,7 +44,7 @@ export function sub(x: Operand, y: Operand): Value {
   return subOperands(x, y);
 }
 
-/** `sub` with a number operand, inside a scope, or with an operand that is neither. */
+/** `sub` with a number operand, or with an operand that is neither. */
 function subOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['-'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
@@ -61,7 +61,7 @@ export function mul(x: Operand, y: Operand): Value {
   return mulOperands(x, y);
 }
 
-/** `mul` with a number operand, inside a scope, or with an operand that is neither. */
+/** `mul` with a number operand, or with an operand that is neither. */
 function mulOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['*'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
@@ -78,7 +78,7 @@ export function div(x: Operand, y: Operand): Value {
   return divOperands(x, y);
 }
 
-/** `div` with a number operand, inside a scope, or with an operand that is neither. */
+/** `div` with a number operand, or with an operand that is neither. */
 function divOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['/'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
@@ -97,7 +97,7 @@ export function pow(x: Operand, y: Operand): Value {
   return powOperands(x, y);
 }
 
-/** `pow` with a number operand, inside a scope, or with an operand that is neither. */
+/** `pow` with a number operand, or with an operand that is neither. */
 function powOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['pow'], a = valueOf(x), b = valueOf(y);
   checkDomain('pow', x, y, a, b);
@@ -199,7 +199,7 @@ export function max(x: Operand, y: Operand): Value {
   return maxOperands(x, y);
 }
 
-/** `max` with a number operand, inside a scope, or with an operand that is neither. */
+/** `max` with a number operand, or with an operand that is neither. */
 function maxOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['max'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
@@ -216,7 +216,7 @@ export function min(x: Operand, y: Operand): Value {
   return minOperands(x, y);
 }
 
-/** `min` with a number operand, inside a scope, or with an operand that is neither. */
+/** `min` with a number operand, or with an operand that is neither. */
 function minOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['min'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
