@@ -242,7 +242,7 @@ function leafExtras(v: Value, data: number, label: string | undefined): void {
 /**
  * The class under a name of this module's own, for the paths every op takes: V8 reads an exported
  * binding (`Value`) through a module cell, checking at each use that it is initialised and has not
- * changed, about 7 instructions a use (W2's step made 9 % fewer instructions with this alias).
+ * changed (about 7 instructions a use, in this module as in others).
  */
 const ValueClass = Value;
 
@@ -325,11 +325,11 @@ export function binary(code: number, x: Operand, y: Operand, out: number, dx: nu
   return withConstantFirst(code, x, y, out, dy);
 }
 
-// The common case of a two-operand op, both operands Values, has a path of
-// its own (`valuePair`, `dataOf`, `pairNode`): one test of the operands, then straight-line work,
-// where `valueOf` and `binary` test each operand twice and carry the number, scope and error cases
-// through every node. Measured on W2 (30,400 of its 38,079 nodes are a mul of two Values): 28.9 →
-// 25.5 million instructions a step under callgrind, and a median step of about 3.0 → 2.2 ms.
+// The common case of a two-operand op, both operands Values, has a path of its own (`valuePair`,
+// `dataOf`, `pairNode`): one test of each operand, then straight-line work, where `valueOf` and
+// `binary` test each operand twice and carry the number and error cases through every node.
+// Measured on W2 (30,400 of its 38,079 nodes are a mul of two Values), with the alias above and the
+// constructor's literals: 28.9 → 25.5 million instructions a step (README, issue #17's fourth round).
 
 /** @internal Whether an op on `x` and `y` takes the common path: both Values. */
 export function valuePair(x: Operand, y: Operand): boolean {
@@ -346,22 +346,13 @@ export function pairNode(code: number, x: Operand, y: Operand, out: number, dx: 
   const a = x as Value, b = y as Value;
   if (out - out !== 0) throw badOperation(OP_NAMES[code - 1]!, a, b, out);
   if (MODE.tape) return row(code, BINARY, out, a, b, dx, dy);
-  // `node(…, sinceOf(…))` for two Values, written out: those take null and list operands too, and
-  // together with the constructor they no longer fit V8's budget for inlining into the op.
+  // `sinceOf` for two Values, written out: it takes a null operand too, and with `node` and the
+  // constructor it no longer fit V8's budget for inlining into the op.
   const sa = a._n[at(a) + SINCE]!, sb = b._n[at(b) + SINCE]!, passes = passCount();
   let since = sa < sb ? sa : sb;
   if (passes < since) since = passes;
-  if (since < -1) throw freed();
-  if (dx - dx !== 0 || dy - dy !== 0) since = since < -1 ? since : -1;
-  const v = new ValueClass(out);
-  v._a = a;
-  v._b = b;
-  v._kind = (code << 3) | BINARY;
-  const num = v._n, i = at(v);
-  num[i + D0] = dx;
-  num[i + D1] = dy;
-  num[i + SINCE] = since;
-  return v;
+  if ((dx - dx !== 0 || dy - dy !== 0) && since >= -1) since = -1;
+  return node(code, BINARY, out, a, b, dx, dy, since);
 }
 
 /** `binary` with a number first operand (kept in d1), or the error that names what is wrong. */
