@@ -77,7 +77,8 @@ export class Value {
     // The layout's numbers written out, here and in the `at`s of this module and storage.ts: DATA is
     // word 0, SINCE word 4, SLOT 1023, WORDS 5 (test/engine/storage.test.ts checks them against
     // LAYOUT). A named constant costs bytecode, and V8 inlines by bytecode size: with names, an op
-    // with a number operand no longer fit its budget (W3's chain: 881 → 1,077 instructions a link).
+    // with a number operand no longer fit its budget (W3's chain: 1,077 instructions a link with
+    // names, 881 with these literals).
     const i = (s & 1023) * 5;
     num[i] = data;
     num[i + 4] = Infinity;
