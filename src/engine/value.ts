@@ -347,8 +347,8 @@ export function pairNode(code: number, x: Operand, y: Operand, out: number, dx: 
   const a = x as Value, b = y as Value;
   if (out - out !== 0) throw badOperation(OP_NAMES[code - 1]!, a, b, out);
   if (MODE.tape) return row(code, BINARY, out, a, b, dx, dy);
-  // `sinceOf` for two Values, written out: it takes a null operand too, and with `node` and the
-  // constructor it no longer fit V8's budget for inlining into the op.
+  // `sinceOf` (storage.ts) for two Values, written out: one version of it for both shapes, called
+  // from here and from `binary`, made W2 26.45 million instructions a step against 25.51.
   const sa = a._n[at(a) + SINCE]!, sb = b._n[at(b) + SINCE]!, passes = passCount();
   let since = sa < sb ? sa : sb;
   if (passes < since) since = passes;
