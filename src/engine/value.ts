@@ -14,13 +14,19 @@
 import { OPS, OP_NAMES, opCodes, type BinaryOp, type BinaryOpName, type OpName, type UnaryOp, type UnaryOpName } from './ops.js';
 import { NonFiniteError, checkNumber, formatOperand, nonFinite, type OperandInfo } from './errors.js';
 import { describeUnknown } from './describe.js';
-import { claimSerial, currentChunk, sinceOf, touch, passCount, LAYOUT } from './storage.js';
+import {
+  claimSerial as claimSerialImport, currentChunk as currentChunkImport, sinceOf as sinceOfImport, touch as touchImport,
+  passCount as passCountImport, LAYOUT,
+} from './storage.js';
 import { backward } from './backward.js';
 import { TAPE_SINCE, addRow, noteNonFinite, checkAlive, gradSetByHand, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, tape } from './scope.js';
 import * as functions from './functions.js';
 
 // The node layout (storage.ts), as constants of this module: see LAYOUT there.
 const { DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY, TAPE, CHUNK } = LAYOUT;
+// Storage's functions as constants of this module, for the same reason (see functions.ts).
+const claimSerial = claimSerialImport, currentChunk = currentChunkImport, sinceOf = sinceOfImport;
+const touch = touchImport, passCount = passCountImport;
 const LOG_CHUNK = Math.log2(CHUNK);
 /** Where node `v`'s numbers start in `v._n`: (serial & SLOT) × WORDS, written out (see LAYOUT in storage.ts). */
 const at = (v: { _s: number }): number => (v._s & 1023) * 5;
