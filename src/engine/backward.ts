@@ -17,7 +17,7 @@
  */
 import { NonFiniteError, formatOperand, type OperandInfo } from './errors.js';
 import { OP_NAMES, type OpName } from './ops.js';
-import { touch, lastWrap, passCount, LAYOUT } from './storage.js';
+import { touch as touchImport, lastWrap as lastWrapImport, passCount as passCountImport, LAYOUT } from './storage.js';
 import type { Value } from './value.js';
 import { beginTapePass, checkAlive, needsOrdinary, nextTapePass, tape } from './scope.js';
 
@@ -26,6 +26,8 @@ const { CONSTANT, BINARY, CONST_A, CONST_B, NARY, TAPE, SERIAL, DATA, GRAD, D0, 
 const LOG_CHUNK = Math.log2(CHUNK);
 /** Where node `v`'s numbers start in `v._n` (storage.ts's `at`, local for the same reason). */
 const at = (v: { _s: number }): number => (v._s & SLOT) * WORDS;
+// Storage's functions as module-local constants, for the same reason (see functions.ts).
+const touch = touchImport, lastWrap = lastWrapImport, passCount = passCountImport;
 
 // Backward.
 //
@@ -57,41 +59,51 @@ const WINDOW = 1 << 16;
 // to allocate than that. A larger ring is kept from pass to pass and allocates nothing.
 const RING = 16;
 
-let pass = 0;
-let stack: (Value | null)[] = [];
-let places: (Value | null)[] = new Array(RING); // interior nodes by place, with gaps: null or holes (undefined) between passes
-let gradAt = new Float64Array(RING); //                        their gradients, by place
-let mask = RING - 1; //                                          place d is at d & mask in both
-let order: (Value | null)[] = []; //       depth-first post-order (topologicalOrder and the fallback)
-// Nodes met beyond the window: each one's serial distance and gradient so far. While listed here, a
-// node's `_mark` holds its index in the list.
-let far: (Value | null)[] = [];
-let farDist: number[] = [];
-let farGrad: number[] = [];
-let farCount = 0;
-let peak = 0; // the most ring entries the pass in progress has needed (or nodes, in the fallback)
-
-// Leaves met by the current pass, with their gradients from before it.
-let leafList: (Value | null)[] = [];
-let savedLeafGrad = new Float64Array(256);
-let leafCount = 0;
+// The pass's scratch state: fields of one module-local constant, not module `let`s, which V8 reads
+// through the module's context with a check that they are initialised at every use after a call
+// (W1: 8,981 → 8,492 instructions a step, with storage's functions read as constants too; README,
+// issue #17's sixth round).
+const scratch = {
+  pass: 0,
+  stack: [] as (Value | null)[],
+  /** Interior nodes by place, with gaps: null or holes (undefined) between passes. */
+  places: new Array(RING) as (Value | null)[],
+  /** Their gradients, by place. */
+  gradAt: new Float64Array(RING),
+  /** Place d is at d & mask in both. */
+  mask: RING - 1,
+  /** Depth-first post-order (topologicalOrder and the fallback). */
+  order: [] as (Value | null)[],
+  // Nodes met beyond the window: each one's serial distance and gradient so far. While listed here,
+  // a node's `_mark` holds its index in the list.
+  far: [] as (Value | null)[],
+  farDist: [] as number[],
+  farGrad: [] as number[],
+  farCount: 0,
+  /** The most ring entries the pass in progress has needed (or nodes, in the fallback). */
+  peak: 0,
+  // Leaves met by the current pass, with their gradients from before it.
+  leafList: [] as (Value | null)[],
+  savedLeafGrad: new Float64Array(256),
+  leafCount: 0,
+};
 
 function nextPass(): number {
-  pass = pass === SERIAL ? 1 : pass + 1;
-  return pass;
+  scratch.pass = scratch.pass === SERIAL ? 1 : scratch.pass + 1;
+  return scratch.pass;
 }
 
 /** A leaf met for the first time by this pass: its grad is set aside, and restarts at 0. */
 function meetLeaf(v: Value): void {
-  if (leafCount === savedLeafGrad.length) {
-    const grown = new Float64Array(2 * leafCount);
-    grown.set(savedLeafGrad);
-    savedLeafGrad = grown;
+  if (scratch.leafCount === scratch.savedLeafGrad.length) {
+    const grown = new Float64Array(2 * scratch.leafCount);
+    grown.set(scratch.savedLeafGrad);
+    scratch.savedLeafGrad = grown;
   }
   const num = v._n, g = at(v) + GRAD;
-  savedLeafGrad[leafCount] = num[g]!;
+  scratch.savedLeafGrad[scratch.leafCount] = num[g]!;
   num[g] = 0;
-  leafList[leafCount++] = v;
+  scratch.leafList[scratch.leafCount++] = v;
 }
 
 /**
@@ -100,18 +112,18 @@ function meetLeaf(v: Value): void {
  * nodes in the order visited instead of setting their grads, and checks no local derivative.
  */
 function pushGradients(root: Value, record: Value[] | null): void {
-  leafCount = 0;
+  scratch.leafCount = 0;
   if (sweep(root, -1, record)) return;
   if (record !== null) record.length = 0; // the failed pass's nodes
   const n = collect(root, false);
-  peak = Math.max(peak, n);
-  if (n > places.length) resizeRing(n, 0, -1);
+  scratch.peak = Math.max(scratch.peak, n);
+  if (n > scratch.places.length) resizeRing(n, 0, -1);
   for (let k = 0; k < n; k++) {
-    const v = order[n - 1 - k]!;
-    places[k] = v;
+    const v = scratch.order[n - 1 - k]!;
+    scratch.places[k] = v;
     v._mark = ~k;
   }
-  release(order, n);
+  release(scratch.order, n);
   sweep(root, n - 1, record);
 }
 
@@ -124,11 +136,11 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
   const bySerial = last < 0;
   const top = root._s;
   const stamp = nextPass();
-  // The ring in locals: V8 reads a module's `let` afresh, with a check that it is initialised, at every
-  // use after a call (about a quarter of this loop's instructions on a small graph). Re-read them after
-  // every resizeRing(), which replaces the ring.
-  if (bySerial && places.length === RING) places = new Array(RING); // a young ring (see RING)
-  let ring = places, ringGrad = gradAt, ringMask = mask;
+  // The ring in locals: V8 reads `scratch`'s fields afresh after every call it does not inline (module
+  // `let`s, as these were, cost about a quarter of this loop's instructions on a small graph). Re-read
+  // them after every resizeRing(), which replaces the ring.
+  if (bySerial && scratch.places.length === RING) scratch.places = new Array(RING); // a young ring (see RING)
+  let ring = scratch.places, ringGrad = scratch.gradAt, ringMask = scratch.mask;
   // Graphs whose `since` is `untouched` may be skipped below a zero gradient (see SINCE); a pass
   // that writes grads, even one that fails, makes every graph made before it count as touched.
   let untouched = -2;
@@ -148,27 +160,27 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
   let nearest = SERIAL; // the least distance on the waiting list (the window stays short of it)
   for (let p = 0; ; p++) {
     if (p > last) {
-      if (farCount === 0) break;
+      if (scratch.farCount === 0) break;
       // Nothing left in the window: it jumps to the nearest node waiting beyond it.
       base = nearest;
       nearest = SERIAL;
       p = 0;
       last = -1;
-      for (let k = farCount - 1; k >= 0; k--) {
-        const d = farDist[k]! - base;
+      for (let k = scratch.farCount - 1; k >= 0; k--) {
+        const d = scratch.farDist[k]! - base;
         if (d > 8 * placed + WINDOW) {
-          nearest = Math.min(nearest, farDist[k]!);
+          nearest = Math.min(nearest, scratch.farDist[k]!);
           continue;
         }
         if (d >= ring.length) {
           resizeRing(d + 1, 0, last);
-          ring = places; ringGrad = gradAt; ringMask = mask;
+          ring = scratch.places; ringGrad = scratch.gradAt; ringMask = scratch.mask;
         }
         const there = ring[d & ringMask];
         if (there !== null && there !== undefined) return abandonSerialPass(0, last); // two nodes at one distance
         last = Math.max(last, d);
-        ring[d & ringMask] = far[k]!;
-        ringGrad[d & ringMask] = farGrad[k]!;
+        ring[d & ringMask] = scratch.far[k]!;
+        ringGrad[d & ringMask] = scratch.farGrad[k]!;
         placed++;
         dropFar(k);
       }
@@ -223,8 +235,8 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
       if (d > last && (d > 8 * placed + WINDOW || dist >= nearest)) {
         // Beyond the window: onto the waiting list, or already there.
         const m = c._mark;
-        if (m >= 0 && m < farCount && far[m] === c) {
-          farGrad[m] += share;
+        if (m >= 0 && m < scratch.farCount && scratch.far[m] === c) {
+          scratch.farGrad[m] += share;
         } else {
           addFar(c, dist, share);
           nearest = Math.min(nearest, dist);
@@ -232,10 +244,10 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
         continue;
       }
       if (d > last) {
-        if (d - p >= peak) peak = d - p + 1;
+        if (d - p >= scratch.peak) scratch.peak = d - p + 1;
         if (d - p >= ring.length) {
           resizeRing(d - p + 1, p, last);
-          ring = places; ringGrad = gradAt; ringMask = mask;
+          ring = scratch.places; ringGrad = scratch.gradAt; ringMask = scratch.mask;
         }
         last = d;
       }
@@ -259,46 +271,46 @@ function abandonSerialPass(p: number, last: number): false {
  * visited) at their entries in the new ring. Doubles, so a pass resizes it O(log n) times.
  */
 function resizeRing(span: number, from: number, to: number): void {
-  let size = places.length;
+  let size = scratch.places.length;
   while (size < span) size *= 2;
-  if (size > peak) peak = size;
+  if (size > scratch.peak) scratch.peak = size;
   const nodes: (Value | null)[] = new Array(size).fill(null);
   const grads = new Float64Array(size);
   const newMask = size - 1;
   for (let q = from; q <= to; q++) {
-    nodes[q & newMask] = places[q & mask] ?? null;
-    grads[q & newMask] = gradAt[q & mask]!;
+    nodes[q & newMask] = scratch.places[q & scratch.mask] ?? null;
+    grads[q & newMask] = scratch.gradAt[q & scratch.mask]!;
   }
-  places = nodes;
-  gradAt = grads;
-  mask = newMask;
+  scratch.places = nodes;
+  scratch.gradAt = grads;
+  scratch.mask = newMask;
 }
 
 /** Clears a serial pass that cannot go on: the window from place `p` on, and the waiting list. */
 function endSerialPass(p: number, last: number): void {
-  for (let q = p; q <= last; q++) places[q & mask] = null;
-  release(far, farCount);
-  farCount = 0;
+  for (let q = p; q <= last; q++) scratch.places[q & scratch.mask] = null;
+  release(scratch.far, scratch.farCount);
+  scratch.farCount = 0;
 }
 
 function addFar(c: Value, dist: number, share: number): void {
-  far[farCount] = c;
-  farDist[farCount] = dist;
-  farGrad[farCount] = share;
-  c._mark = farCount++;
+  scratch.far[scratch.farCount] = c;
+  scratch.farDist[scratch.farCount] = dist;
+  scratch.farGrad[scratch.farCount] = share;
+  c._mark = scratch.farCount++;
 }
 
 /** Takes entry `k` off the waiting list (the last entry moves into its place). */
 function dropFar(k: number): void {
-  const lastEntry = --farCount;
+  const lastEntry = --scratch.farCount;
   if (k !== lastEntry) {
-    const moved = far[lastEntry]!;
-    far[k] = moved;
-    farDist[k] = farDist[lastEntry]!;
-    farGrad[k] = farGrad[lastEntry]!;
+    const moved = scratch.far[lastEntry]!;
+    scratch.far[k] = moved;
+    scratch.farDist[k] = scratch.farDist[lastEntry]!;
+    scratch.farGrad[k] = scratch.farGrad[lastEntry]!;
     moved._mark = k;
   }
-  far[lastEntry] = null;
+  scratch.far[lastEntry] = null;
 }
 
 /**
@@ -307,7 +319,7 @@ function dropFar(k: number): void {
  */
 function collect(root: Value, withLeaves: boolean): number {
   const open = nextPass(), done = nextPass();
-  const todo = stack, out = order; // locals: see the ring in sweep()
+  const todo = scratch.stack, out = scratch.order; // locals: see the ring in sweep()
   let sp = 0, n = 0, deepest = 1;
   todo[sp++] = root;
   while (sp > 0) {
@@ -341,8 +353,8 @@ function collect(root: Value, withLeaves: boolean): number {
 export function topologicalOrder(root: Value): Value[] {
   if ((root._kind & 7) === TAPE) throw needsOrdinary('topologicalOrder');
   const n = collect(root, true);
-  const result = order.slice(0, n) as Value[];
-  release(order, n);
+  const result = scratch.order.slice(0, n) as Value[];
+  release(scratch.order, n);
   return result;
 }
 
@@ -371,29 +383,29 @@ function release(list: (Value | null)[], n: number): void {
  * (32 MB an array) it is always given back: regrowing it costs little beside such a pass.
  */
 function shrink(): void {
-  const keep = Math.max(1 << 16, Math.min(4 * peak, 1 << 22));
-  peak = 0;
-  if (places.length > keep) {
-    places = new Array(RING);
-    gradAt = new Float64Array(RING);
-    mask = RING - 1;
+  const keep = Math.max(1 << 16, Math.min(4 * scratch.peak, 1 << 22));
+  scratch.peak = 0;
+  if (scratch.places.length > keep) {
+    scratch.places = new Array(RING);
+    scratch.gradAt = new Float64Array(RING);
+    scratch.mask = RING - 1;
   }
-  if (order.length > keep) order = [];
-  if (stack.length > keep) stack = [];
-  if (leafList.length > keep) leafList = [];
-  if (far.length > keep) { far = []; farDist = []; farGrad = []; }
+  if (scratch.order.length > keep) scratch.order = [];
+  if (scratch.stack.length > keep) scratch.stack = [];
+  if (scratch.leafList.length > keep) scratch.leafList = [];
+  if (scratch.far.length > keep) { scratch.far = []; scratch.farDist = []; scratch.farGrad = []; }
 }
 
 /** Puts every leaf's grad back as it was before the pass (adding this pass's if `addPass`), and forgets the leaves. */
 function restoreLeaves(addPass: boolean): void {
-  const list = leafList, saved = savedLeafGrad, n = leafCount; // locals: see the ring in sweep()
+  const list = scratch.leafList, saved = scratch.savedLeafGrad, n = scratch.leafCount; // locals: see the ring in sweep()
   for (let k = 0; k < n; k++) {
     const v = list[k]!;
     const num = v._n, g = at(v) + GRAD;
     num[g] = addPass ? saved[k]! + num[g]! : saved[k]!;
     list[k] = null;
   }
-  leafCount = 0;
+  scratch.leafCount = 0;
 }
 
 /** `root.backward()`: see `Value.backward`. */
@@ -415,7 +427,7 @@ export function backward(root: Value): void {
   }
   // A leaf whose gradient overflows (this pass's, or the sum with earlier passes') fails the whole
   // pass, leaving every leaf as it was.
-  const list = leafList, saved = savedLeafGrad, n = leafCount; // locals: see the ring in sweep()
+  const list = scratch.leafList, saved = scratch.savedLeafGrad, n = scratch.leafCount; // locals: see the ring in sweep()
   for (let k = 0; k < n; k++) {
     const v = list[k]!;
     const g = saved[k]! + v._n[at(v) + GRAD]!;
@@ -473,7 +485,7 @@ function sweepTape(root: Value): void {
   const reached = nextTapePass();
   const skip = beginTapePass(); // below a zero gradient, as `since` allows in the sweep above
   const stamp = nextPass();
-  leafCount = 0;
+  scratch.leafCount = 0;
   const r = root._s;
   acc[r] = 1;
   seen[r] = reached;
