@@ -18,8 +18,8 @@
  * again; that, not the arithmetic, is most of a huge graph's time. The chunks add to it: V8 starts a
  * major collection for every 64 MB or so that `ArrayBuffer`s grow, so a graph that keeps growing is
  * marked again at evenly spaced sizes (README, issue #17's sixth round; chunks on the JS heap instead
- * cut those collections but made W1 and the chain at 10⁵ slower). Doing without a heap object per node would lose either node
- * identity (`a.inputs[0] === b`) or exact reclamation.
+ * cut those collections but made W1 and the chain at 10⁵ slower). Doing without a heap object per
+ * node would lose either node identity (`a.inputs[0] === b`) or exact reclamation.
  *
  * Every node gets a serial number when it is made, counting modulo 2³⁰ (small integers for V8);
  * CHUNK divides 2³⁰, so `serial & SLOT` is always the node's place in its chunk. A node is made
@@ -82,8 +82,8 @@ function at(v: Stored): number {
 // The counters live in typed arrays, not in module `let`s: V8 reads a `let` through the module's
 // context with a check that it is initialised, and keeps a counter that every op compares with a
 // double (`since`) as a small integer, converting it at each use; an element of a constant
-// Float64Array is read as a double with neither (with the next serial and the chunk below: W2 in micrograd's
-// form about 8 % fewer instructions a step, README issue #17's sixth round).
+// Float64Array is read as a double with neither (with the next serial and the chunk below: W2 in
+// micrograd's form about 8 % fewer instructions a step, README issue #17's sixth round).
 
 /**
  * PASSES: passes begun (and hand-set interior grads, which count as one).
