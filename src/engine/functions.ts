@@ -8,7 +8,9 @@
  *
  * A two-operand op takes one of two paths, both through the same entry: two Values (the common
  * case: `valuePair`, `pairNode` in value.ts), or its `…Operands` function for a number operand or an
- * operand that is neither (`valueOf`, `binary`).
+ * operand that is neither (`valueOf`, `binary`). A number operand's derivative is never stored (the
+ * node keeps the number in its place), so those functions do not compute it: for `x.pow(2)`, ∂/∂b
+ * would be a call of Math.log.
  */
 import { OPS as TABLE, opCodes, type BinaryOp, type UnaryOp } from './ops.js';
 import {
@@ -42,7 +44,7 @@ export function add(x: Operand, y: Operand): Value {
 function addOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['+'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['+'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['+'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
 
 export function sub(x: Operand, y: Operand): Value {
@@ -59,7 +61,7 @@ export function sub(x: Operand, y: Operand): Value {
 function subOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['-'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['-'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['-'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
 
 export function mul(x: Operand, y: Operand): Value {
@@ -76,7 +78,7 @@ export function mul(x: Operand, y: Operand): Value {
 function mulOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['*'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['*'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['*'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
 
 export function div(x: Operand, y: Operand): Value {
@@ -93,7 +95,7 @@ export function div(x: Operand, y: Operand): Value {
 function divOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['/'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['/'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['/'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
 
 /** xʸ. A number exponent allows a negative base ((−2)² = 4); a Value exponent needs x ≥ 0. */
@@ -113,7 +115,7 @@ function powOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['pow'], a = valueOf(x), b = valueOf(y);
   checkDomain('pow', x, y, a, b);
   const out = op.value(a, b);
-  return binary(CODE['pow'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['pow'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
 
 export function neg(x: Value): Value {
@@ -214,7 +216,7 @@ export function max(x: Operand, y: Operand): Value {
 function maxOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['max'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['max'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['max'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
 
 export function min(x: Operand, y: Operand): Value {
@@ -231,5 +233,5 @@ export function min(x: Operand, y: Operand): Value {
 function minOperands(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['min'], a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['min'], x, y, out, op.da(a, b, out), op.db(a, b, out));
+  return binary(CODE['min'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }

@@ -168,9 +168,11 @@ export const OPS = {
   },
   pow: {
     arity: 2, method: 'pow', symbol: 'pow', call: 'pow', operator: '^', ordered: true,
-    value: (a, b) => Math.pow(a, b),
+    // A square, the commonest power (squared errors), as a·a with derivative 2·a: the numbers
+    // Math.pow gives, bit for bit (see SQUARE in compile.ts), without its two calls.
+    value: (a, b) => (b === 2 ? a * a : Math.pow(a, b)),
     // b·aᵇ⁻¹, and 0 for b = 0 (so that 0⁰ has a finite derivative); aᵇ·ln a, and 0 at a = 0 with b > 0.
-    da: (a, b) => (b === 0 ? 0 : b * Math.pow(a, b - 1)),
+    da: (a, b) => (b === 0 ? 0 : b === 2 ? 2 * a : b * Math.pow(a, b - 1)),
     db: (a, b, y) => (a === 0 && b > 0 ? 0 : y * Math.log(a)),
     // The same special cases: with a number exponent, 0 for b = 0; with a Value exponent, b·aᵇ⁻¹
     // is finite at b = 0 unless a = 0 (and then its derivatives are not), so only 0⁰ gets the

@@ -10,7 +10,7 @@ import {
   OPS, OP_NAMES, Value, Dual, compile, createRng, parseExpression, buildGraph, max, min,
 } from '../../src/index.js';
 import * as micrograd from '../../src/index.js';
-import type { DualOperand, Operand, OpName, Rng, Strategy } from '../../src/index.js';
+import type { BinaryOp, DualOperand, Operand, OpName, Rng, Strategy } from '../../src/index.js';
 
 type Op = Exclude<OpName, ''>;
 
@@ -297,4 +297,33 @@ describe('tan near a pole and atan at large |x|, against hand formulas', () => {
       expectNear(Dual.variable(x).atan().tangent, hand, 1e-9, 0, `Dual atan′(${x})`);
     });
   }
+});
+
+describe("pow's square (a·a and 2·a in the table)", () => {
+  // Doubles of every magnitude: random mantissas and exponents from −1074 (subnormal) to 1023,
+  // both signs, and the edges: zeros, the smallest and largest doubles, overflow of the square.
+  const rng = createRng(20261203);
+  const samples = [0, -0, Number.MIN_VALUE, -Number.MIN_VALUE, Number.MAX_VALUE, 1e154, 1.4e154, 1, -1, 0.5, 3];
+  for (let k = 0; k < 200_000; k++) {
+    const exponent = Math.floor(rng.next() * 2098) - 1074;
+    samples.push((rng.next() < 0.5 ? -1 : 1) * (1 + rng.next()) * 2 ** exponent);
+  }
+
+  it('gives the numbers Math.pow gives, bit for bit, in the engine and in the op table', () => {
+    const pow: BinaryOp = OPS.pow;
+    let checked = 0;
+    for (const a of samples) {
+      const out = pow.value(a, 2), da = pow.da(a, 2, out);
+      if (!Object.is(out, Math.pow(a, 2)) || !Object.is(da, 2 * Math.pow(a, 1))) {
+        throw new Error(`pow(${a}, 2): table ${out}, ${da}; Math.pow ${Math.pow(a, 2)}, ${2 * Math.pow(a, 1)}`);
+      }
+      checked++;
+    }
+    expect(checked).toBe(samples.length);
+    for (const a of [-2.5, 1e-160, 3e153]) {
+      const y = new Value(a).pow(2);
+      expect(Object.is(y.data, Math.pow(a, 2))).toBe(true);
+      expect(Object.is(y.localGradients[0], 2 * Math.pow(a, 1))).toBe(true);
+    }
+  });
 });
