@@ -82,9 +82,9 @@ const scratch = {
   farCount: 0,
   /** The most ring entries the pass in progress has needed (or nodes, in the fallback). */
   peak: 0,
-  // Leaves met by the current pass, with their gradients from before it.
+  // Leaves met by the current pass. Each sums the pass's shares in its own D0 word, which a leaf
+  // does not otherwise use, and gets the sum added to its grad once the pass has succeeded.
   leafList: [] as (Value | null)[],
-  savedLeafGrad: new Float64Array(256),
   leafCount: 0,
 };
 
@@ -93,22 +93,15 @@ function nextPass(): number {
   return scratch.pass;
 }
 
-/** A leaf met for the first time by this pass: its grad is set aside, and restarts at 0. */
+/** A leaf met for the first time by this pass: its sum of the pass's shares starts at +0. */
 function meetLeaf(v: Value): void {
-  if (scratch.leafCount === scratch.savedLeafGrad.length) {
-    const grown = new Float64Array(2 * scratch.leafCount);
-    grown.set(scratch.savedLeafGrad);
-    scratch.savedLeafGrad = grown;
-  }
-  const num = v._n, g = at(v) + GRAD;
-  scratch.savedLeafGrad[scratch.leafCount] = num[g]!;
-  num[g] = 0;
+  v._n[at(v) + D0] = 0;
   scratch.leafList[scratch.leafCount++] = v;
 }
 
 /**
  * Passes gradients from `root` (whose own is 1) to everything it depends on; leaves get this
- * pass's sums, their earlier grads set aside in `savedLeafGrad`. With `record`, lists the interior
+ * pass's sums in their D0 words (see `leafList`). With `record`, lists the interior
  * nodes in the order visited instead of setting their grads, and checks no local derivative.
  */
 function pushGradients(root: Value, record: Value[] | null): void {
@@ -213,7 +206,7 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
       }
       if ((c._kind & 7) <= CONSTANT) {
         if (c._mark !== stamp) { c._mark = stamp; meetLeaf(c); }
-        c._n[at(c) + GRAD] += share;
+        c._n[at(c) + D0] += share;
         continue;
       }
       if (!bySerial) {
@@ -263,7 +256,7 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
 /** Ends a serial pass that cannot go on, undoing what it did; returns false. */
 function abandonSerialPass(p: number, last: number): false {
   endSerialPass(p, last);
-  restoreLeaves(false);
+  forgetLeaves();
   return false;
 }
 
@@ -369,7 +362,7 @@ export function backwardOrder(root: Value): Value[] {
   if ((root._kind & 7) <= CONSTANT) return [];
   const visited: Value[] = [];
   pushGradients(root, visited);
-  restoreLeaves(false);
+  forgetLeaves();
   return visited.reverse();
 }
 
@@ -397,15 +390,9 @@ function shrink(): void {
   if (scratch.far.length > keep) { scratch.far = []; scratch.farDist = []; scratch.farGrad = []; }
 }
 
-/** Puts every leaf's grad back as it was before the pass (adding this pass's if `addPass`), and forgets the leaves. */
-function restoreLeaves(addPass: boolean): void {
-  const list = scratch.leafList, saved = scratch.savedLeafGrad, n = scratch.leafCount; // locals: see the ring in sweep()
-  for (let k = 0; k < n; k++) {
-    const v = list[k]!;
-    const num = v._n, g = at(v) + GRAD;
-    num[g] = addPass ? saved[k]! + num[g]! : saved[k]!;
-    list[k] = null;
-  }
+/** Forgets the leaves met by the pass, leaving their grads as they were. */
+function forgetLeaves(): void {
+  release(scratch.leafList, scratch.leafCount);
   scratch.leafCount = 0;
 }
 
@@ -416,29 +403,37 @@ export function backward(root: Value): void {
     root._n[at(root) + GRAD] += 1;
     return;
   }
-  // Interior grads restart at 0; each leaf's grad is set aside so that this pass's contributions
-  // are summed on their own and then added to it once.
+  // Interior grads restart at 0; each leaf's share of this pass is summed on its own (in its D0
+  // word) and then added to its grad once.
   try {
     if ((root._kind & 7) === TAPE) sweepTape(root);
     else pushGradients(root, null);
   } catch (e) {
-    restoreLeaves(false);
+    forgetLeaves();
     shrink();
     throw e;
   }
   // A leaf whose gradient overflows (this pass's, or the sum with earlier passes') fails the whole
   // pass, leaving every leaf as it was.
-  const list = scratch.leafList, saved = scratch.savedLeafGrad, n = scratch.leafCount; // locals: see the ring in sweep()
+  const list = scratch.leafList, n = scratch.leafCount; // locals: see the ring in sweep()
   for (let k = 0; k < n; k++) {
     const v = list[k]!;
-    const g = saved[k]! + v._n[at(v) + GRAD]!;
+    const num = v._n, i = at(v);
+    const g = num[i + GRAD]! + num[i + D0]!;
     if (g - g !== 0) {
-      restoreLeaves(false);
+      forgetLeaves();
       shrink();
       checkLeafGrad(v, g);
     }
+    num[i + D0] = g; // the new grad, written below once every leaf's is known to be finite
   }
-  restoreLeaves(true);
+  for (let k = 0; k < n; k++) {
+    const v = list[k]!;
+    const num = v._n, i = at(v);
+    num[i + GRAD] = num[i + D0]!;
+    list[k] = null;
+  }
+  scratch.leafCount = 0;
   shrink();
 }
 
@@ -520,7 +515,7 @@ function sweepTape(root: Value): void {
       } else {
         const leaf = outside[~ref]!;
         if (leaf._mark !== stamp) { leaf._mark = stamp; meetLeaf(leaf); }
-        leaf._n[at(leaf) + GRAD] += share;
+        leaf._n[at(leaf) + D0] += share;
       }
     }
   }

@@ -34,7 +34,8 @@ const CHUNK = 1024;
 const SLOT = CHUNK - 1;
 const SERIAL = (1 << 30) - 1;
 
-// Words of a node in its chunk.
+// Words of a node in its chunk. A leaf has no local derivatives: a backward pass sums its shares in
+// the leaf's D0 word (backward.ts).
 const DATA = 0, GRAD = 1, D0 = 2, D1 = 3, SINCE = 4, WORDS = 5;
 
 // How a node's operands are laid out (its `form`, the low 3 bits of `_kind`; the op code is above).
