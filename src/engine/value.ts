@@ -287,17 +287,11 @@ function row(code: number, form: number, out: number, a: Value | null, b: Value 
   return v;
 }
 
-/** Where `valueOf` puts a number operand on its way out. */
-const NUMBER = new Float64Array(1);
-
 /** @internal An operand's number; NaN for something that is neither, so that `binary` reports it. */
 export function valueOf(x: Operand): number {
-  if (x instanceof ValueClass) return x._n[at(x)]!; // DATA is word 0
-  // Through a Float64Array, so that both returns are doubles V8 keeps unboxed: with `+x` here it
-  // kept the result tagged and boxed the Value's number on the heap to match, 30–45 instructions
-  // of every op with a number operand (W1, three of its eight ops).
-  NUMBER[0] = typeof x === 'number' ? x : NaN;
-  return NUMBER[0]!;
+  // A Value first, and `+x` for a number: each branch then gives an unboxed double (returning `x`
+  // itself, of unknown type to V8, made it box every Value's number on the heap).
+  return x instanceof ValueClass ? x._n[at(x)]! : typeof x === 'number' ? +x : NaN; // DATA is word 0
 }
 
 /** @internal A unary op's operand's number; NaN for a non-Value, which `unary` then reports. */
