@@ -289,8 +289,10 @@ function row(code: number, form: number, out: number, a: Value | null, b: Value 
 
 /** @internal An operand's number; NaN for something that is neither, so that `binary` reports it. */
 export function valueOf(x: Operand): number {
-  // A Value first, and `+x` for a number: each branch then gives an unboxed double (returning `x`
-  // itself, of unknown type to V8, made it box every Value's number on the heap).
+  // A Value first, and `+x` for a number (returning `x` itself, of unknown type to V8, made it box
+  // every Value's number on the heap). Where `…Operands` inlines all of an op, V8 still boxes the
+  // Value's number, 30–45 instructions an op; a Float64Array for the number's way out avoided that
+  // but cost W3's chain a fifth more (README, issue #17's seventh round).
   return x instanceof ValueClass ? x._n[at(x)]! : typeof x === 'number' ? +x : NaN; // DATA is word 0
 }
 
