@@ -315,7 +315,8 @@ describe("pow's square (a·a and 2·a in the table)", () => {
     for (const a of samples) {
       const out = pow.value(a, 2), da = pow.da(a, 2, out);
       if (!Object.is(out, Math.pow(a, 2)) || !Object.is(da, 2 * Math.pow(a, 1))) {
-        throw new Error(`pow(${a}, 2): table ${out}, ${da}; Math.pow ${Math.pow(a, 2)}, ${2 * Math.pow(a, 1)}`);
+        const show = (x: number): string => (Object.is(x, -0) ? '-0' : String(x)); // a sign of zero is a difference too
+        throw new Error(`pow(${show(a)}, 2): table ${show(out)}, ${show(da)}; Math.pow ${show(Math.pow(a, 2))}, ${show(2 * Math.pow(a, 1))}`);
       }
       checked++;
     }
