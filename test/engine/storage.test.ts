@@ -7,9 +7,18 @@ import { LAYOUT } from '../../src/engine/storage.js';
 describe('the node layout', () => {
   const word = (v: Value, w: number): number => v._n[(v._s & LAYOUT.SLOT) * LAYOUT.WORDS + w]!;
 
-  it('has the numbers the constructor and `at` write out', () => {
-    expect({ SLOT: LAYOUT.SLOT, WORDS: LAYOUT.WORDS, DATA: LAYOUT.DATA, SINCE: LAYOUT.SINCE, LEAF: LAYOUT.LEAF })
-      .toEqual({ SLOT: 1023, WORDS: 5, DATA: 0, SINCE: 4, LEAF: 0 });
+  it('has the numbers the constructor, the accessors and `at` write out', () => {
+    expect({ SLOT: LAYOUT.SLOT, WORDS: LAYOUT.WORDS, DATA: LAYOUT.DATA, GRAD: LAYOUT.GRAD, SINCE: LAYOUT.SINCE, LEAF: LAYOUT.LEAF })
+      .toEqual({ SLOT: 1023, WORDS: 5, DATA: 0, GRAD: 1, SINCE: 4, LEAF: 0 });
+  });
+
+  it('data and grad read and write the words LAYOUT names', () => {
+    const x = new Value(0.25);
+    x._n[(x._s & LAYOUT.SLOT) * LAYOUT.WORDS + LAYOUT.GRAD] = 7;
+    expect([x.data, x.grad]).toEqual([0.25, 7]);
+    x.data = -3;
+    x.grad = 0.5;
+    expect([word(x, LAYOUT.DATA), word(x, LAYOUT.GRAD)]).toEqual([-3, 0.5]);
   });
 
   it('a leaf, a node on two Values and one on a number sit where LAYOUT says, in a chunk of CHUNK nodes', () => {
