@@ -50,9 +50,6 @@ const labels = new WeakMap<Value, string>();
  */
 const MODE = { tape: false };
 
-/** While `row` makes a handle: its row and chunk, which the constructor takes instead of claiming storage. */
-const HANDLE: { row: number; chunk: Float64Array } = { row: -1, chunk: new Float64Array(0) };
-
 /** @internal scope.ts: operations make tape rows while `on`. */
 export function setTapeMode(on: boolean): void {
   MODE.tape = on;
@@ -71,9 +68,8 @@ export class Value {
   constructor(data: number, label?: string) {
     // Short in bytecode, so that V8 inlines it into every op; the uncommon work is out of line.
     if (typeof data !== 'number' || data - data !== 0 || label !== undefined) leafExtras(this, data, label);
-    const h = HANDLE.row;
-    const s = h < 0 ? claimSerial() : h;
-    const num = h < 0 ? currentChunk() : HANDLE.chunk;
+    const s = claimSerial();
+    const num = currentChunk();
     this._n = num;
     this._s = s;
     this._a = null;
@@ -233,35 +229,47 @@ type BinaryMethods = { readonly [K in BinaryOpName as MethodOf<K>]: (other: Oper
 export interface Value extends UnaryMethods, BinaryMethods {}
 
 /**
- * A Value made inside a scope: a handle to a row of the scope's tape (scope.ts), which the next scope
- * reuses. Its accessors first check that its scope is still open. (Its own class, so that ordinary
- * Values' accessors test nothing: see them above. Sites that meet both classes, as the ops do inside
- * a scope, see two hidden classes with the same fields.)
+ * A Value made inside a scope: a handle to row `_s` of the scope's tape (scope.ts), which the next
+ * scope reuses, so its accessors first check that its scope is still open (its number in `_mark`).
+ * Its own class, so that ordinary Values' accessors test nothing (see them above), with
+ * Value.prototype next in its prototype chain: every method, and `instanceof Value`, are those of a
+ * Value. Not a subclass, whose constructor would run Value's, which claims storage: a handle's
+ * numbers are its row's. It sets the same fields in the same order, so that sites meeting both
+ * classes, as the ops do inside a scope, read them at the same offsets.
  */
-class Handle extends Value {
-  constructor(out: number) {
-    super(out);
+interface Handle extends Value {}
+class Handle {
+  constructor(row: number, chunk: Float64Array, kind: number) {
+    this._n = chunk;
+    this._s = row;
+    this._a = null;
+    this._b = null;
+    this._kind = kind;
+    this._mark = currentEpoch();
   }
 
-  override get data(): number {
+  get data(): number {
     checkAlive(this);
     return this._n[at(this) + DATA]!;
   }
-  override set data(x: number) {
+  set data(x: number) {
     checkAlive(this);
     this._n[at(this) + DATA] = checkNumber(x, 'Value data');
   }
 
-  override get grad(): number {
+  get grad(): number {
     checkAlive(this);
     return this._n[at(this) + GRAD]!;
   }
-  override set grad(x: number) {
+  set grad(x: number) {
     checkAlive(this);
     gradSetByHand();
-    super.grad = x;
+    // + 0 as in Value's setter; every handle is an interior node, so no pass may skip a graph made so far.
+    this._n[at(this) + GRAD] = checkNumber(x, 'Value grad') + 0;
+    touch();
   }
 }
+Object.setPrototypeOf(Handle.prototype, Value.prototype);
 
 function setLabel(v: Value, text: string): void {
   if (typeof text !== 'string') throw new TypeError(`Value label must be a string, got ${describeUnknown(text)}`);
@@ -302,19 +310,13 @@ function node(code: number, form: number, out: number, a: Value | null, b: Value
 function row(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number): Value {
   const i = addRow(code, form, a, b);
   if (d0 - d0 !== 0 || d1 - d1 !== 0) noteNonFinite();
-  // Made by the Value constructor (through Handle's), so that handles and ordinary nodes have their
-  // fields in one order; HANDLE tells it to take the row instead of claiming storage.
-  HANDLE.row = i;
-  HANDLE.chunk = rowChunk(i);
-  const v = new Handle(out);
-  HANDLE.row = -1;
+  const v: Value = new Handle(i, rowChunk(i), (code << 3) | TAPE);
   const num = v._n, o = at(v);
+  num[o + DATA] = out;
   num[o + GRAD] = 0;
   num[o + D0] = d0;
   num[o + D1] = d1;
-  num[o + SINCE] = TAPE_SINCE; // the constructor wrote a leaf's
-  v._kind = (code << 3) | TAPE;
-  v._mark = currentEpoch();
+  num[o + SINCE] = TAPE_SINCE;
   return v;
 }
 
