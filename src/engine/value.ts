@@ -66,7 +66,8 @@ export class Value {
   /** @internal Traversal stamp (backward.ts). */ declare _mark: number;
 
   constructor(data: number, label?: string) {
-    // Short in bytecode, so that V8 inlines it into every op; the uncommon work is out of line.
+    // Short in bytecode, so that V8 inlines it into the ops (within each op's budget: W1's pow with a
+    // number exponent calls it, README, issue #17's eighth round); the uncommon work is out of line.
     if (typeof data !== 'number' || data - data !== 0 || label !== undefined) leafExtras(this, data, label);
     const s = claimSerial();
     const num = currentChunk();
@@ -118,9 +119,7 @@ export class Value {
     return this._n[(this._s & 1023) * 5 + 1]!;
   }
   set grad(x: number) {
-    // + 0 stores −0 as 0, as a pass adding into it would: a leaf a pass skips must read the same.
-    this._n[at(this) + GRAD] = checkNumber(x, 'Value grad') + 0;
-    if (!this.isLeaf) touch(); // an interior grad no pass wrote: no graph made so far may be skipped
+    writeGrad(this, x);
   }
 
   /** A name for pictures and messages; `""` when unset. */
@@ -264,12 +263,17 @@ class Handle {
   set grad(x: number) {
     checkAlive(this);
     gradSetByHand();
-    // + 0 as in Value's setter; every handle is an interior node, so no pass may skip a graph made so far.
-    this._n[at(this) + GRAD] = checkNumber(x, 'Value grad') + 0;
-    touch();
+    writeGrad(this, x);
   }
 }
 Object.setPrototypeOf(Handle.prototype, Value.prototype);
+
+/** A grad set by hand (both classes' setters). */
+function writeGrad(v: Value, x: number): void {
+  // + 0 stores −0 as 0, as a pass adding into it would: a leaf a pass skips must read the same.
+  v._n[at(v) + GRAD] = checkNumber(x, 'Value grad') + 0;
+  if (!v.isLeaf) touch(); // an interior grad no pass wrote: no graph made so far may be skipped
+}
 
 function setLabel(v: Value, text: string): void {
   if (typeof text !== 'string') throw new TypeError(`Value label must be a string, got ${describeUnknown(text)}`);
