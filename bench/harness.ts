@@ -91,6 +91,50 @@ export function timeInterleaved<K extends string>(
   return result;
 }
 
+/**
+ * One row per workload and variant from the rows of several processes that ran the same workloads
+ * (`npm run bench -- --procs N`). A process can run a whole workload 1.5–2× slower than the next one on
+ * this kind of shared machine, from start to end, while a hand-written baseline in it does not slow:
+ * one process is one sample. Each figure is the median over the processes; the time per step also
+ * gets its range (`processMsMin`, `processMsMax`) and the number of processes (`procs`). A boolean
+ * holds only if it held in every process (a check such as `identicalToEngine`); text is kept where
+ * every process agrees, and otherwise listed by process.
+ */
+export function mergeProcesses(runs: readonly (readonly Row[])[]): Row[] {
+  if (runs.length === 0) throw new RangeError('no processes to merge');
+  const key = (r: Row): string => `${r.workload}\u0000${r.variant}`;
+  const groups = new Map<string, Row[]>();
+  for (const rows of runs) {
+    for (const r of rows) {
+      const group = groups.get(key(r));
+      if (group === undefined) groups.set(key(r), [r]);
+      else group.push(r);
+    }
+  }
+  const merged: Row[] = [];
+  for (const group of groups.values()) {
+    if (group.length !== runs.length) {
+      throw new Error(`${group[0]!.workload} / ${group[0]!.variant}: a row in ${group.length} of ${runs.length} processes`);
+    }
+    const row: Row = { ...group[0]! };
+    const fields = new Set(group.flatMap((r) => Object.keys(r)));
+    for (const field of fields) {
+      if (field === 'workload' || field === 'variant') continue;
+      const values = group.map((r) => r[field]);
+      if (values.every((v) => typeof v === 'number')) row[field] = median(values as number[]);
+      else if (values.every((v) => typeof v === 'boolean')) row[field] = values.every((v) => v === true);
+      else if (values.every((v) => v === values[0])) row[field] = values[0];
+      else row[field] = values.map((v) => String(v ?? '—')).join(' | ');
+    }
+    const times = group.map((r) => r.medianMsPerStep);
+    row.procs = runs.length;
+    row.processMsMin = Math.min(...times);
+    row.processMsMax = Math.max(...times);
+    merged.push(row);
+  }
+  return merged;
+}
+
 /** Milliseconds since an arbitrary origin, with sub-microsecond resolution. */
 export function nowMs(): number {
   return performance.now();

@@ -15,17 +15,20 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, writeSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { formatTable, hasGc } from './harness.js';
+import { formatTable, hasGc, mergeProcesses } from './harness.js';
 import type { Row, RunOptions, Workload } from './harness.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const RESULTS_FILE = join(BENCH_DIR, 'results.json');
 const WORKLOAD_FILE = /^(w\d+)[-\w]*\.ts$/;
 
-const USAGE = `usage: npm run bench -- [workload ...] [--quick] [--reps N] [--save]
+const USAGE = `usage: npm run bench -- [workload ...] [--quick] [--reps N] [--procs N] [--save]
   workload   an id (w1, w3, ...) or a file name without .ts (w3-deep-chain); default: all
   --quick    smaller sizes (W3 stops at N = 1e6) and fewer repetitions
   --reps N   timed repetitions per measurement (overrides each workload's default)
+  --procs N  run each workload file in N processes, one after another, and report the median over
+             them, with the range (default 1: on a shared machine one process can run 1.5-2x slower
+             than the next from start to end)
   --save     merge the rows into bench/results.json (without it nothing is written)
 W3 at N = 1e7 needs a heap limit of 2.5 GiB or more (Node's default is 4 GiB with 16 GB of memory);
 where it is lower, W3 skips 1e7 and says so; raise the limit with
@@ -35,6 +38,8 @@ interface Args {
   selectors: string[];
   quick: boolean;
   repetitions: number | undefined;
+  /** Processes per workload file. */
+  processes: number;
   /** Merge the rows into bench/results.json. */
   save: boolean;
   /** Internal: run the selected files in this process and print their rows for the parent. */
@@ -46,7 +51,7 @@ const IN_PROCESS = '--in-process';
 const ROWS_FD = 3;
 
 function parseArgs(argv: readonly string[]): Args {
-  const args: Args = { selectors: [], quick: false, repetitions: undefined, save: false, inProcess: false };
+  const args: Args = { selectors: [], quick: false, repetitions: undefined, processes: 1, save: false, inProcess: false };
   for (let k = 0; k < argv.length; k++) {
     const a = argv[k]!;
     if (a === '--quick') args.quick = true;
@@ -60,6 +65,11 @@ function parseArgs(argv: readonly string[]): Args {
       const reps = Number(text);
       if (!Number.isInteger(reps) || reps < 1) fail(`--reps needs a whole number ≥ 1, got ${JSON.stringify(text)}`);
       args.repetitions = reps;
+    } else if (a === '--procs' || a.startsWith('--procs=')) {
+      const text = a === '--procs' ? argv[++k] : a.slice('--procs='.length);
+      const procs = Number(text);
+      if (!Number.isInteger(procs) || procs < 1) fail(`--procs needs a whole number ≥ 1, got ${JSON.stringify(text)}`);
+      args.processes = procs;
     } else if (a.startsWith('-')) fail(`unknown option ${a}`);
     else args.selectors.push(a);
   }
@@ -158,7 +168,17 @@ async function main(): Promise<void> {
     return;
   }
   if (!hasGc()) console.log('note: run with `node --expose-gc` for the memory figures (npm run bench does)');
-  for (const file of files) rows.push(...runIsolated(file, args));
+  if (args.processes === 1) {
+    for (const file of files) rows.push(...runIsolated(file, args));
+  } else {
+    // Round-robin over the files, so that a slow spell of the machine falls on all of them alike.
+    const runs: Row[][] = [];
+    for (let p = 1; p <= args.processes; p++) {
+      console.log(`\n=== process ${p} of ${args.processes} for each workload file`);
+      runs.push(files.flatMap((file) => runIsolated(file, args)));
+    }
+    rows.push(...mergeProcesses(runs));
+  }
   console.log(`\n${formatTable(rows)}`);
   if (args.save) {
     saveResults(rows, args.quick);
