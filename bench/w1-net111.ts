@@ -5,10 +5,12 @@
  *
  * on x = 1..9 (divided by 9), a = 1 for even x; 10,000 steps at lr 0.1, each on a sample picked by
  * a seeded PRNG. The engine builds the graph anew each step (as a learner's code would); the
- * hand-written baseline applies the chain rule by hand to plain numbers.
+ * hand-written baseline applies the chain rule by hand to plain numbers; the minimal engine
+ * (bench/minimal-engine.ts) is the least a dynamic engine does, for scale.
  */
 import { Value, createRng, scope, topologicalOrder, zeroGrad } from '../src/index.js';
 import { timeInterleaved } from './harness.js';
+import { MinimalNode } from './minimal-engine.js';
 import type { Row, RunOptions, Workload } from './harness.js';
 
 export const STEPS = 10_000;
@@ -83,6 +85,22 @@ export function trainEngine(steps: number, seed: number, inScope = false): Param
   return { w1: w1.data, b1: b1.data, w2: w2.data, b2: b2.data };
 }
 
+/** The same loop on the least a dynamic engine does (bench/minimal-engine.ts), for scale. */
+export function trainMinimal(steps: number, seed: number): Params {
+  const rng = createRng(seed);
+  const w1 = new MinimalNode(INITIAL.w1), b1 = new MinimalNode(INITIAL.b1);
+  const w2 = new MinimalNode(INITIAL.w2), b2 = new MinimalNode(INITIAL.b2);
+  const params = [w1, b1, w2, b2];
+  for (let k = 0; k < steps; k++) {
+    const { x, a } = SAMPLES[rng.int(SAMPLES.length)]!;
+    const h = w1.mul(x).add(b1).sigmoid();
+    const y = w2.mul(h).add(b2).sigmoid();
+    y.sub(a).square().backward(); // sets the leaves' gradients afresh: no zeroing
+    for (const p of params) p.data -= LEARNING_RATE * p.grad;
+  }
+  return { w1: w1.data, b1: b1.data, w2: w2.data, b2: b2.data };
+}
+
 /** Operation nodes (not leaves) in one step's graph. */
 export function operationNodesPerStep(): number {
   const p = [0.3, 0, -0.2, 0].map((x) => new Value(x));
@@ -104,14 +122,13 @@ function formatParams(p: Params): string {
  */
 function runMode(options: RunOptions, inScope: boolean): Row[] {
   const repetitions = options.repetitions ?? (options.quick ? 7 : 21);
-  let engineParams = INITIAL, handParams = INITIAL;
-  const t = timeInterleaved(
-    {
-      engine: () => { engineParams = trainEngine(STEPS, SEED, inScope); },
-      hand: () => { handParams = trainHandWritten(STEPS, SEED); },
-    },
-    3, repetitions,
-  );
+  let engineParams = INITIAL, handParams = INITIAL, minimalParams = INITIAL;
+  const engine = (): void => { engineParams = trainEngine(STEPS, SEED, inScope); };
+  const hand = (): void => { handParams = trainHandWritten(STEPS, SEED); };
+  const minimal = (): void => { minimalParams = trainMinimal(STEPS, SEED); };
+  const t = inScope
+    ? { ...timeInterleaved({ engine, hand }, 3, repetitions), minimal: null }
+    : timeInterleaved({ engine, hand, minimal }, 3, repetitions);
   const engineMs = t.engine.medianMs / STEPS, handMs = t.hand.medianMs / STEPS;
   const nodes = operationNodesPerStep();
   const diff = maxDifference(engineParams, handParams);
@@ -129,6 +146,8 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
   options.log(`  engine       final ${formatParams(engineParams)}`);
   options.log(`  hand-written final ${formatParams(handParams)}`);
   options.log(`  max |engine − hand-written| over the parameters: ${diff.toExponential(2)}`);
+  const minimalMs = t.minimal!.medianMs / STEPS, minimalDiff = maxDifference(minimalParams, handParams);
+  options.log(`  max |minimal engine − hand-written| over the parameters: ${minimalDiff.toExponential(2)}`);
   return [
     {
       workload: 'W1 net-111', variant: 'hand-written', medianMsPerStep: handMs, nodesPerSecond: null,
@@ -137,7 +156,12 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
     {
       workload: 'W1 net-111', variant: 'engine', medianMsPerStep: engineMs,
       nodesPerSecond: nodes / (engineMs / 1000), ratioToHandWritten: engineMs / handMs,
-      runs: repetitions, nodesPerStep: nodes, maxParamDiff: diff, ...engineParams,
+      runs: repetitions, nodesPerStep: nodes, maxParamDiff: diff, overMinimal: engineMs / minimalMs, ...engineParams,
+    },
+    {
+      workload: 'W1 net-111', variant: 'minimal engine', medianMsPerStep: minimalMs,
+      nodesPerSecond: nodes / (minimalMs / 1000), ratioToHandWritten: minimalMs / handMs,
+      runs: repetitions, maxParamDiff: minimalDiff,
     },
   ];
 }
