@@ -127,13 +127,7 @@ function pushGradients(root: Value, record: Value[] | null): void {
  */
 function sweep(root: Value, last: number, record: Value[] | null): boolean {
   const bySerial = last < 0;
-  const top = root._s;
   const stamp = nextPass();
-  // The ring in locals: V8 reads `scratch`'s fields afresh after every call it does not inline (module
-  // `let`s, as these were, cost about a quarter of this loop's instructions on a small graph). Re-read
-  // them after every resizeRing(), which replaces the ring.
-  if (bySerial && scratch.places.length === RING) scratch.places = new Array(RING); // a young ring (see RING)
-  let ring = scratch.places, ringGrad = scratch.gradAt, ringMask = scratch.mask;
   // Graphs whose `since` is `untouched` may be skipped below a zero gradient (see SINCE); a pass
   // that writes grads, even one that fails, makes every graph made before it count as touched.
   let untouched = -2;
@@ -141,13 +135,61 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
     if (root._n[at(root) + SINCE]! >= lastWrap()) untouched = passCount();
     touch();
   }
+  // A path first: while the node at hand has at most one operand that is not a leaf, that operand
+  // is the only node it passes a gradient to, and nothing else in the graph does (every node before
+  // it had it as its one such operand), so the next node's gradient is complete. The walk needs no
+  // places and no order; the loop below takes over, from the node at hand, where two operands are
+  // to be followed. The same nodes in the same order, so the same sums to the last bit.
+  let start = root, startGrad = 1;
+  if (bySerial) {
+    for (;;) {
+      const form = start._kind & 7;
+      if (form === NARY) break;
+      const a = start._a!, b = form === BINARY ? (start._b as Value) : null;
+      const aLeaf = (a._kind & 7) <= CONSTANT, bLeaf = b === null || (b._kind & 7) <= CONSTANT;
+      if (!aLeaf && !bLeaf) break;
+      const num = start._n, i = at(start), g = startGrad;
+      if (record === null) num[i + GRAD] = g + 0; // + 0: see the loop below
+      else record.push(start);
+      if (g === 0 && num[i + SINCE] === untouched) return true; // it passes on only zeros
+      const da = num[i + D0]!;
+      if (da - da !== 0 && record === null) throw nonFiniteDerivative(start, 0, da);
+      let next: Value | null = null;
+      if (aLeaf) {
+        if (a._mark !== stamp) { a._mark = stamp; meetLeaf(a); }
+        a._n[at(a) + D0] += g * da;
+      } else {
+        next = a;
+        startGrad = g * da;
+      }
+      if (b !== null) {
+        const db = num[i + D1]!;
+        if (db - db !== 0 && record === null) throw nonFiniteDerivative(start, 1, db);
+        if (bLeaf) {
+          if (b._mark !== stamp) { b._mark = stamp; meetLeaf(b); }
+          b._n[at(b) + D0] += g * db;
+        } else {
+          next = b;
+          startGrad = g * db;
+        }
+      }
+      if (next === null) return true;
+      start = next;
+    }
+  }
+  const top = start._s;
+  // The ring in locals: V8 reads `scratch`'s fields afresh after every call it does not inline (module
+  // `let`s, as these were, cost about a quarter of this loop's instructions on a small graph). Re-read
+  // them after every resizeRing(), which replaces the ring.
+  if (bySerial && scratch.places.length === RING) scratch.places = new Array(RING); // a young ring (see RING)
+  let ring = scratch.places, ringGrad = scratch.gradAt, ringMask = scratch.mask;
   if (bySerial) {
     last = 0;
-    ring[0] = root;
+    ring[0] = start;
   } else {
     ringGrad.fill(0, 0, last + 1); // places 0..last fit the ring unwrapped (pushGradients sized it)
   }
-  ringGrad[0] = 1;
+  ringGrad[0] = startGrad;
   let placed = 1;
   let base = 0; //         the serial distance at place 0 of the window
   let nearest = SERIAL; // the least distance on the waiting list (the window stays short of it)

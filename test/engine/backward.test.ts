@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Value } from '../../src/index.js';
 import { backwardOrder } from '../../src/engine/backward.js';
+import { centralDifference, expectClose } from '../oracles.js';
 
 /**
  * e_k = k·x made first; then unrelated nodes, so the e_k sit thousands of places beyond the adds that
@@ -81,5 +82,51 @@ describe('backward over a ring of places', () => {
     expect(x.grad).toBe(2);
     v.backward(); // on the small ring
     expect(x.grad).toBe(3);
+  });
+});
+
+describe('the path at the top of a pass', () => {
+  // q = tanh(c·exp(sin(u)·u))·z, u = x·y: a path q → r → m → e (with leaf operands z, second, and c,
+  // first), then v, which has two operands to follow (w and u), where the ring takes over. Checked
+  // against the chain rule written out by hand.
+  function pathThenBranch(): Record<'x' | 'y' | 'c' | 'z' | 'u' | 'w' | 'v' | 'e' | 'm' | 'r' | 'q', Value> {
+    const x = new Value(0.7, 'x'), y = new Value(-1.3, 'y'), c = new Value(3, 'c'), z = new Value(1.5, 'z');
+    const u = x.mul(y), w = u.sin(), v = w.mul(u), e = v.exp(), m = c.mul(e), r = m.tanh(), q = r.mul(z);
+    return { x, y, c, z, u, w, v, e, m, r, q };
+  }
+
+  it('hands over to the ring where a node has two operands to follow, with the chain rule\'s gradients', () => {
+    const g = pathThenBranch();
+    g.q.backward();
+    const u = 0.7 * -1.3, e = Math.exp(Math.sin(u) * u), r = Math.tanh(3 * e);
+    const dm = 1.5 * (1 - r * r), de = dm * 3, dv = de * e, dw = dv * u, du = dv * (u * Math.cos(u) + Math.sin(u));
+    expectClose(g.r.grad, 1.5, 1e-14);
+    expectClose(g.z.grad, r, 1e-14); // a leaf second operand on the path
+    expectClose(g.m.grad, dm, 1e-14);
+    expectClose(g.e.grad, de, 1e-14);
+    expectClose(g.c.grad, dm * e, 1e-14); // a leaf first operand on the path
+    expectClose(g.v.grad, dv, 1e-14);
+    expectClose(g.w.grad, dw, 1e-14);
+    expectClose(g.u.grad, du, 1e-14);
+    expectClose(g.x.grad, du * -1.3, 1e-14);
+    expectClose(g.y.grad, du * 0.7, 1e-14);
+    // And against finite differences of the same function, independently of the formulas above.
+    const f = (x: number): number => Math.tanh(3 * Math.exp(Math.sin(x * -1.3) * x * -1.3)) * 1.5;
+    expectClose(g.x.grad, centralDifference(f, 0.7), 1e-8);
+  });
+
+  it('visits the nodes in the order the ring alone would: serial order', () => {
+    const g = pathThenBranch();
+    // backwardOrder lists them as the pass finishes them, last first.
+    const expected = [g.u, g.w, g.v, g.e, g.m, g.r, g.q];
+    expect(backwardOrder(g.q).map((v) => expected.indexOf(v))).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('reports a non-finite local derivative of a second operand, leaving the leaves as they were', () => {
+    const a = new Value(1, 'a'), b = new Value(1e-200, 'b');
+    const q = a.div(b).mul(2); // ∂(a/b)/∂b = −(a/b)/b = −1e400: −Infinity
+    expect(() => q.backward()).toThrow(/local derivative of \/\(a=1 \("a"\), b=1e-200 \("b"\)\) with respect to b is -Infinity/);
+    expect(a.grad).toBe(0);
+    expect(b.grad).toBe(0);
   });
 });
