@@ -14,9 +14,9 @@
  */
 import { OPS as TABLE, opCodes, type BinaryOp, type UnaryOp } from './ops.js';
 import {
-  binary as binaryImport, checkDomain as checkDomainImport, dataOf as dataOfImport, operandOf as operandOfImport,
-  pairNode as pairNodeImport, unary as unaryImport, valuePair as valuePairImport, valueOf as valueOfImport,
-  type Operand, type Value,
+  binary as binaryImport, checkDomain as checkDomainImport, constNode as constNodeImport, dataOf as dataOfImport,
+  operandOf as operandOfImport, pairNode as pairNodeImport, unary as unaryImport, valueAndNumber as valueAndNumberImport,
+  valuePair as valuePairImport, valueOf as valueOfImport, type Operand, type Value,
 } from './value.js';
 
 // Module-local constants: V8 reads an imported binding through a module cell at every use, checking
@@ -29,6 +29,7 @@ const OPS = TABLE;
 const CODE = opCodes();
 const binary = binaryImport, checkDomain = checkDomainImport, dataOf = dataOfImport, operandOf = operandOfImport;
 const pairNode = pairNodeImport, unary = unaryImport, valuePair = valuePairImport, valueOf = valueOfImport;
+const constNode = constNodeImport, valueAndNumber = valueAndNumberImport;
 
 export function add(x: Operand, y: Operand): Value {
   const op: BinaryOp = OPS['+'];
@@ -42,7 +43,13 @@ export function add(x: Operand, y: Operand): Value {
 
 /** `add` with a number operand, or with an operand that is neither. */
 function addOperands(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['+'], a = valueOf(x), b = valueOf(y);
+  const op: BinaryOp = OPS['+'];
+  if (valueAndNumber(x, y)) {
+    const a = dataOf(x), b = y as number;
+    const out = op.value(a, b);
+    return constNode(CODE['+'], x, b, out, op.da(a, b, out));
+  }
+  const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['+'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
@@ -59,7 +66,13 @@ export function sub(x: Operand, y: Operand): Value {
 
 /** `sub` with a number operand, or with an operand that is neither. */
 function subOperands(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['-'], a = valueOf(x), b = valueOf(y);
+  const op: BinaryOp = OPS['-'];
+  if (valueAndNumber(x, y)) {
+    const a = dataOf(x), b = y as number;
+    const out = op.value(a, b);
+    return constNode(CODE['-'], x, b, out, op.da(a, b, out));
+  }
+  const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['-'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
@@ -76,7 +89,13 @@ export function mul(x: Operand, y: Operand): Value {
 
 /** `mul` with a number operand, or with an operand that is neither. */
 function mulOperands(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['*'], a = valueOf(x), b = valueOf(y);
+  const op: BinaryOp = OPS['*'];
+  if (valueAndNumber(x, y)) {
+    const a = dataOf(x), b = y as number;
+    const out = op.value(a, b);
+    return constNode(CODE['*'], x, b, out, op.da(a, b, out));
+  }
+  const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['*'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
@@ -93,7 +112,13 @@ export function div(x: Operand, y: Operand): Value {
 
 /** `div` with a number operand, or with an operand that is neither. */
 function divOperands(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['/'], a = valueOf(x), b = valueOf(y);
+  const op: BinaryOp = OPS['/'];
+  if (valueAndNumber(x, y)) {
+    const a = dataOf(x), b = y as number;
+    const out = op.value(a, b);
+    return constNode(CODE['/'], x, b, out, op.da(a, b, out));
+  }
+  const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['/'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
@@ -112,7 +137,14 @@ export function pow(x: Operand, y: Operand): Value {
 
 /** `pow` with a number operand, or with an operand that is neither. */
 function powOperands(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['pow'], a = valueOf(x), b = valueOf(y);
+  const op: BinaryOp = OPS['pow'];
+  if (valueAndNumber(x, y)) {
+    const a = dataOf(x), b = y as number;
+    checkDomain('pow', x, y, a, b);
+    const out = op.value(a, b);
+    return constNode(CODE['pow'], x, b, out, op.da(a, b, out));
+  }
+  const a = valueOf(x), b = valueOf(y);
   checkDomain('pow', x, y, a, b);
   const out = op.value(a, b);
   return binary(CODE['pow'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
@@ -214,7 +246,13 @@ export function max(x: Operand, y: Operand): Value {
 
 /** `max` with a number operand, or with an operand that is neither. */
 function maxOperands(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['max'], a = valueOf(x), b = valueOf(y);
+  const op: BinaryOp = OPS['max'];
+  if (valueAndNumber(x, y)) {
+    const a = dataOf(x), b = y as number;
+    const out = op.value(a, b);
+    return constNode(CODE['max'], x, b, out, op.da(a, b, out));
+  }
+  const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['max'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }
@@ -231,7 +269,13 @@ export function min(x: Operand, y: Operand): Value {
 
 /** `min` with a number operand, or with an operand that is neither. */
 function minOperands(x: Operand, y: Operand): Value {
-  const op: BinaryOp = OPS['min'], a = valueOf(x), b = valueOf(y);
+  const op: BinaryOp = OPS['min'];
+  if (valueAndNumber(x, y)) {
+    const a = dataOf(x), b = y as number;
+    const out = op.value(a, b);
+    return constNode(CODE['min'], x, b, out, op.da(a, b, out));
+  }
+  const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
   return binary(CODE['min'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
 }

@@ -401,6 +401,29 @@ export function pairNode(code: number, x: Operand, y: Operand, out: number, dx: 
   return node(code, BINARY, out, a, b, dx, dy, since);
 }
 
+// A Value and a number (`x.mul(2)`, `y.sub(a)`, `h.pow(2)`) has a path of its own too (`valueAndNumber`,
+// `constNode`), at the top of each `…Operands` function, so that the ops' common path stays as it is:
+// one test of each operand, where `valueOf` and `binary` test the Value three times and the number
+// twice (W3's chain, every node of which takes it: 592–607 → 482–489 instructions a node; README,
+// issue #17's tenth round).
+
+/** @internal Whether an op on `x` and `y` takes the path of a Value and a number. */
+export function valueAndNumber(x: Operand, y: Operand): boolean {
+  return x instanceof ValueClass && typeof y === 'number';
+}
+
+/** @internal `binary` for operands that `valueAndNumber` accepted: the number stays in the node (d1). */
+export function constNode(code: number, x: Operand, c: number, out: number, dx: number): Value {
+  const a = x as Value;
+  if (c - c !== 0 || out - out !== 0) throw badOperation(OP_NAMES[code - 1]!, a, c, out);
+  if (MODE.tape) return row(code, CONST_B, out, a, null, dx, c);
+  // `sinceOf` (storage.ts) for one Value, written out as in `pairNode`.
+  const sa = a._n[at(a) + SINCE]!, passes = passCount();
+  let since = sa < passes ? sa : passes;
+  if (dx - dx !== 0 && since >= -1) since = -1;
+  return node(code, CONST_B, out, a, null, dx, c, since);
+}
+
 /** `binary` with a number first operand (kept in d1), or the error that names what is wrong. */
 function withConstantFirst(code: number, x: Operand, y: Operand, out: number, dy: number): Value {
   if (out - out === 0 && y instanceof ValueClass && typeof x === 'number' && x - x === 0) {

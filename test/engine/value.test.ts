@@ -960,6 +960,19 @@ describe('a non-finite derivative with a constant first operand', () => {
   });
 });
 
+describe('a non-finite local derivative below a zero gradient', () => {
+  // A pass skips what lies below a zero gradient (see `since`), but never a graph that holds a
+  // non-finite local derivative: it must still meet it and say so.
+  it('is reported, with a number operand as with a Value one', () => {
+    const x = new Value(0, 'x');
+    expect(() => x.pow(0.5).mul(0).backward()).toThrow(/derivative of pow\(a=0 \("x"\), b=0\.5\) with respect to a is Infinity/);
+    expect(x.grad).toBe(0);
+    const y = new Value(0, 'y');
+    expect(() => y.pow(new Value(0.5)).mul(new Value(0)).backward()).toThrow(/derivative of pow\(a=0 \("y"\), b=0\.5\) with respect to a is Infinity/);
+    expect(y.grad).toBe(0);
+  });
+});
+
 describe('gradients that overflow across calls', () => {
   it('throw when the sum with earlier passes overflows, leaving the leaf as it was', () => {
     const x = new Value(1, 'x');
