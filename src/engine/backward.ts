@@ -8,6 +8,9 @@
  *   a node's users are at smaller serial distances from the root, so they have all been visited
  *   before its place comes. Gradients are summed by place in a ring of scratch entries that spans
  *   only the places met but not yet visited, so its size follows the graph's width, not its length.
+ * - Where a graph begins as a path (each node with at most one operand that is not a leaf, as in a
+ *   chain or a small net's loss), the pass walks it with no order to find, and the ring takes over
+ *   from the first node with two operands to follow.
  * - Serials are checked on every edge; where they fail to order the graph (after wrapping around
  *   2³⁰), the pass is undone and run again over a depth-first post-order.
  * - Below a node whose gradient is exactly 0 nothing changes, so the pass skips it where that is
