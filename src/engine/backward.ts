@@ -96,10 +96,15 @@ function nextPass(): number {
   return scratch.pass;
 }
 
-/** A leaf met for the first time by this pass: its sum of the pass's shares starts at +0. */
-function meetLeaf(v: Value): void {
-  v._n[at(v) + D0] = 0;
-  scratch.leafList[scratch.leafCount++] = v;
+/** Adds `share` into leaf `v`'s sum for the pass numbered `stamp`, which starts at +0 where the pass first meets it. */
+function addToLeaf(v: Value, share: number, stamp: number): void {
+  const num = v._n, i = at(v);
+  if (v._mark !== stamp) {
+    v._mark = stamp;
+    num[i + D0] = 0;
+    scratch.leafList[scratch.leafCount++] = v;
+  }
+  num[i + D0] += share;
 }
 
 /**
@@ -159,8 +164,7 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
       if (da - da !== 0 && record === null) throw nonFiniteDerivative(start, 0, da);
       let next: Value | null = null;
       if (aLeaf) {
-        if (a._mark !== stamp) { a._mark = stamp; meetLeaf(a); }
-        a._n[at(a) + D0] += g * da;
+        addToLeaf(a, g * da, stamp);
       } else {
         next = a;
         startGrad = g * da;
@@ -169,8 +173,7 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
         const db = num[i + D1]!;
         if (db - db !== 0 && record === null) throw nonFiniteDerivative(start, 1, db);
         if (bLeaf) {
-          if (b._mark !== stamp) { b._mark = stamp; meetLeaf(b); }
-          b._n[at(b) + D0] += g * db;
+          addToLeaf(b, g * db, stamp);
         } else {
           next = b;
           startGrad = g * db;
@@ -250,8 +253,7 @@ function sweep(root: Value, last: number, record: Value[] | null): boolean {
         share = g * d;
       }
       if ((c._kind & 7) <= CONSTANT) {
-        if (c._mark !== stamp) { c._mark = stamp; meetLeaf(c); }
-        c._n[at(c) + D0] += share;
+        addToLeaf(c, share, stamp);
         continue;
       }
       if (!bySerial) {
@@ -558,9 +560,7 @@ function sweepTape(root: Value): void {
           acc[ref] = share;
         }
       } else {
-        const leaf = outside[~ref]!;
-        if (leaf._mark !== stamp) { leaf._mark = stamp; meetLeaf(leaf); }
-        leaf._n[at(leaf) + D0] += share;
+        addToLeaf(outside[~ref]!, share, stamp);
       }
     }
   }
