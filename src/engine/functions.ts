@@ -6,15 +6,16 @@
  * inlines none of them.) The functions differ only in the entry they read: adding an op is its
  * table entry and one function here, which the type of `OP_FUNCTIONS` in value.ts demands.
  *
- * A two-operand op takes one of two paths, both through the same entry: two Values (the common
- * case: `valuePair`, `pairNode` in value.ts), or its `…Operands` function for a number operand or an
- * operand that is neither (`valueOf`, `binary`). A number operand's derivative is never stored (the
- * node keeps the number in its place), so those functions do not compute it: for `x.pow(2)`, ∂/∂b
- * would be a call of Math.log.
+ * A two-operand op takes one of three paths, all through the same entry: two Values (the common
+ * case: `valuePair`, `pairNode` in value.ts), and in its `…Operands` function a Value and a number
+ * (`valueAndNumber`, `constNode`), or else a number and a Value or an operand that is neither
+ * (`valueOf`, `constantFirst`). A number operand's derivative is never stored (the node keeps the
+ * number in its place), so those functions do not compute it: for `x.pow(2)`, ∂/∂b would be a call
+ * of Math.log.
  */
 import { OPS as TABLE, opCodes, type BinaryOp, type UnaryOp } from './ops.js';
 import {
-  binary as binaryImport, checkDomain as checkDomainImport, constNode as constNodeImport, dataOf as dataOfImport,
+  checkDomain as checkDomainImport, constantFirst as constantFirstImport, constNode as constNodeImport, dataOf as dataOfImport,
   operandOf as operandOfImport, pairNode as pairNodeImport, unary as unaryImport, valueAndNumber as valueAndNumberImport,
   valuePair as valuePairImport, valueOf as valueOfImport, type Operand, type Value,
 } from './value.js';
@@ -27,7 +28,7 @@ import {
 // named imports, not a namespace object, which a bundler may not have filled in yet.)
 const OPS = TABLE;
 const CODE = opCodes();
-const binary = binaryImport, checkDomain = checkDomainImport, dataOf = dataOfImport, operandOf = operandOfImport;
+const constantFirst = constantFirstImport, checkDomain = checkDomainImport, dataOf = dataOfImport, operandOf = operandOfImport;
 const pairNode = pairNodeImport, unary = unaryImport, valuePair = valuePairImport, valueOf = valueOfImport;
 const constNode = constNodeImport, valueAndNumber = valueAndNumberImport;
 
@@ -51,7 +52,7 @@ function addOperands(x: Operand, y: Operand): Value {
   }
   const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['+'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
+  return constantFirst(CODE['+'], x, y, out, op.db(a, b, out));
 }
 
 export function sub(x: Operand, y: Operand): Value {
@@ -74,7 +75,7 @@ function subOperands(x: Operand, y: Operand): Value {
   }
   const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['-'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
+  return constantFirst(CODE['-'], x, y, out, op.db(a, b, out));
 }
 
 export function mul(x: Operand, y: Operand): Value {
@@ -97,7 +98,7 @@ function mulOperands(x: Operand, y: Operand): Value {
   }
   const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['*'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
+  return constantFirst(CODE['*'], x, y, out, op.db(a, b, out));
 }
 
 export function div(x: Operand, y: Operand): Value {
@@ -120,7 +121,7 @@ function divOperands(x: Operand, y: Operand): Value {
   }
   const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['/'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
+  return constantFirst(CODE['/'], x, y, out, op.db(a, b, out));
 }
 
 /** xʸ. A number exponent allows a negative base ((−2)² = 4); a Value exponent needs x ≥ 0. */
@@ -147,7 +148,7 @@ function powOperands(x: Operand, y: Operand): Value {
   const a = valueOf(x), b = valueOf(y);
   checkDomain('pow', x, y, a, b);
   const out = op.value(a, b);
-  return binary(CODE['pow'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
+  return constantFirst(CODE['pow'], x, y, out, op.db(a, b, out));
 }
 
 export function neg(x: Value): Value {
@@ -254,7 +255,7 @@ function maxOperands(x: Operand, y: Operand): Value {
   }
   const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['max'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
+  return constantFirst(CODE['max'], x, y, out, op.db(a, b, out));
 }
 
 export function min(x: Operand, y: Operand): Value {
@@ -277,5 +278,5 @@ function minOperands(x: Operand, y: Operand): Value {
   }
   const a = valueOf(x), b = valueOf(y);
   const out = op.value(a, b);
-  return binary(CODE['min'], x, y, out, typeof x === 'number' ? 0 : op.da(a, b, out), typeof y === 'number' ? 0 : op.db(a, b, out));
+  return constantFirst(CODE['min'], x, y, out, op.db(a, b, out));
 }

@@ -324,7 +324,7 @@ function row(code: number, form: number, out: number, a: Value | null, b: Value 
   return v;
 }
 
-/** @internal An operand's number; NaN for something that is neither, so that `binary` reports it. */
+/** @internal An operand's number; NaN for something that is neither, so that `constantFirst` reports it. */
 export function valueOf(x: Operand): number {
   // A Value first, and `+x` for a number (returning `x` itself, of unknown type to V8, made it box
   // every Value's number on the heap). Where `…Operands` inlines all of an op, V8 still boxes the
@@ -356,24 +356,11 @@ function badUnary(name: OpName, x: unknown, out: number): Error {
   return nonFinite(name, [operandInfo(x)], out);
 }
 
-/** @internal A two-operand node: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. Either operand may be a number. */
-export function binary(code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
-  // Kept short, so that V8 inlines it all into the op; a number first, and errors, out of line.
-  if (x instanceof ValueClass && out - out === 0) {
-    // A number operand stays in the node (in d1) in place of a second Value. One call of `node`:
-    // V8 inlines each call site in full, and two would exceed its budget for the op.
-    const isValue = y instanceof ValueClass;
-    if (isValue || (typeof y === 'number' && y - y === 0)) {
-      const b = isValue ? y : null, d1 = isValue ? dy : y, form = isValue ? BINARY : CONST_B;
-      return MODE.tape ? row(code, form, out, x, b, dx, d1) : node(code, form, out, x, b, dx, d1, sinceOf(x, dx, b, d1));
-    }
-  }
-  return withConstantFirst(code, x, y, out, dy);
-}
-
-// The common case of a two-operand op, both operands Values, has a path of its own (`valuePair`,
-// `dataOf`, `pairNode`): one test of each operand, then straight-line work, where `valueOf` and
-// `binary` test each operand twice and carry the number and error cases through every node.
+// A two-operand op takes one of three paths. Both operands Values, the common case (`valuePair`,
+// `dataOf`, `pairNode`); a Value and a number (`valueAndNumber`, `constNode`); and the rest, a number
+// and a Value or operands that are wrong (`valueOf`, `constantFirst`). Each tests each operand once
+// and then does straight-line work, where one path for all of them tested each operand twice and
+// carried the number and error cases through every node.
 // Measured on W2 (30,400 of its 38,079 nodes are a mul of two Values), with the alias above and the
 // constructor's literals: 28.9 → 25.5 million instructions a step (README, issue #17's fourth round).
 
@@ -387,13 +374,14 @@ export function dataOf(x: Operand): number {
   return (x as Value)._n[at(x as Value)]!; // DATA is word 0
 }
 
-/** @internal `binary` for operands that `valuePair` accepted. */
+/** @internal The node of an op on operands that `valuePair` accepted: `out` = f(x, y), `dx` = ∂f/∂x, `dy` = ∂f/∂y. */
 export function pairNode(code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
   const a = x as Value, b = y as Value;
   if (out - out !== 0) throw badOperation(OP_NAMES[code - 1]!, a, b, out);
   if (MODE.tape) return row(code, BINARY, out, a, b, dx, dy);
   // `sinceOf` (storage.ts) for two Values, written out: one version of it for both shapes, called
-  // from here and from `binary`, made W2 26.45 million instructions a step against 25.51.
+  // from here and from the path for a number operand, made W2 26.45 million instructions a step
+  // against 25.51.
   const sa = a._n[at(a) + SINCE]!, sb = b._n[at(b) + SINCE]!, passes = passCount();
   let since = sa < sb ? sa : sb;
   if (passes < since) since = passes;
@@ -401,31 +389,29 @@ export function pairNode(code: number, x: Operand, y: Operand, out: number, dx: 
   return node(code, BINARY, out, a, b, dx, dy, since);
 }
 
-// A Value and a number (`x.mul(2)`, `y.sub(a)`, `h.pow(2)`) has a path of its own too (`valueAndNumber`,
-// `constNode`), at the top of each `…Operands` function, so that the ops' common path stays as it is:
-// one test of each operand, where `valueOf` and `binary` test the Value three times and the number
-// twice (W3's chain, every node of which takes it: 592–607 → 482–489 instructions a node; README,
-// issue #17's tenth round).
+// A Value and a number (`x.mul(2)`, `y.sub(a)`, `h.pow(2)`) is tested at the top of each `…Operands`
+// function, so that the ops' common path stays as it is. It went through `valueOf` and a node
+// function for every shape, which tested the Value three times and the number twice (W3's chain,
+// every node of which takes it: 592–607 → 482–489 instructions a node; README, issue #17's tenth round).
 
 /** @internal Whether an op on `x` and `y` takes the path of a Value and a number. */
 export function valueAndNumber(x: Operand, y: Operand): boolean {
   return x instanceof ValueClass && typeof y === 'number';
 }
 
-/** @internal `binary` for operands that `valueAndNumber` accepted: the number stays in the node (d1). */
+/** @internal The node of an op on operands that `valueAndNumber` accepted: the number stays in the node (d1). */
 export function constNode(code: number, x: Operand, c: number, out: number, dx: number): Value {
   const a = x as Value;
   if (c - c !== 0 || out - out !== 0) throw badOperation(OP_NAMES[code - 1]!, a, c, out);
   if (MODE.tape) return row(code, CONST_B, out, a, null, dx, c);
-  // `sinceOf` (storage.ts) for one Value, written out as in `pairNode`.
-  const sa = a._n[at(a) + SINCE]!, passes = passCount();
-  let since = sa < passes ? sa : passes;
-  if (dx - dx !== 0 && since >= -1) since = -1;
-  return node(code, CONST_B, out, a, null, dx, c, since);
+  return node(code, CONST_B, out, a, null, dx, c, sinceOf(a, dx, null, 0));
 }
 
-/** `binary` with a number first operand (kept in d1), or the error that names what is wrong. */
-function withConstantFirst(code: number, x: Operand, y: Operand, out: number, dy: number): Value {
+/**
+ * @internal The node of an op on a number and a Value (the number kept in d1, `dy` = ∂f/∂y), or, for
+ * any other operands that neither path above took, the error that names what is wrong.
+ */
+export function constantFirst(code: number, x: Operand, y: Operand, out: number, dy: number): Value {
   if (out - out === 0 && y instanceof ValueClass && typeof x === 'number' && x - x === 0) {
     return MODE.tape ? row(code, CONST_A, out, y, null, dy, x) : node(code, CONST_A, out, y, null, dy, x, sinceOf(y, dy, null, 0));
   }
