@@ -44,6 +44,9 @@ const CODE = opCodes();
 
 const labels = new WeakMap<Value, string>();
 
+/** The constructor's second argument when `node` makes an op's node: no caller outside this module has it. */
+const INTERIOR: unique symbol = Symbol('an interior node');
+
 /**
  * Whether operations make rows of a scope's tape (scope.ts sets it). A property of a module-local
  * object: the cheapest thing for every op to test (see LAYOUT in storage.ts on module bindings).
@@ -65,26 +68,40 @@ export class Value {
   /** @internal op code << 3 | form. */ declare _kind: number;
   /** @internal Traversal stamp (backward.ts). */ declare _mark: number;
 
-  constructor(data: number, label?: string) {
+  constructor(data: number, label?: string);
+  /** @internal An interior node (`node`, below): its serial, operands, kind, local derivatives and `since`. */
+  constructor(data: number, label: typeof INTERIOR, s: number, a: Value | null, b: Value | readonly Value[] | null, kind: number, d0: number, d1: number, since: number);
+  constructor(data: number, label?: string | typeof INTERIOR, s?: number, a?: Value | null, b?: Value | readonly Value[] | null, kind?: number, d0?: number, d1?: number, since?: number) {
     // Short in bytecode, so that V8 inlines it into the ops (within each op's budget: W1's pow with a
     // number exponent calls it, README, issue #17's eighth round); the uncommon work is out of line.
-    if (typeof data !== 'number' || data - data !== 0 || label !== undefined) leafExtras(this, data, label);
-    const s = claimSerial();
+    // An op's node comes with all its fields (see `node`); a leaf is made here.
+    if (label !== INTERIOR) {
+      if (typeof data !== 'number' || data - data !== 0 || label !== undefined) leafExtras(this, data, label);
+      s = claimSerial();
+      a = null;
+      b = null;
+      kind = 0; // LEAF
+      d0 = 0;
+      d1 = 0;
+      since = Infinity;
+    }
     const num = currentChunk();
     this._n = num;
-    this._s = s;
-    this._a = null;
-    this._b = null;
-    this._kind = 0; // LEAF
+    this._s = s!;
+    this._a = a!;
+    this._b = b!;
+    this._kind = kind!;
     this._mark = 0;
     // The layout's numbers written out, here and in the `at`s of this module and storage.ts: DATA is
-    // word 0, SINCE word 4, SLOT 1023, WORDS 5 (test/engine/storage.test.ts checks them against
-    // LAYOUT). A named constant costs bytecode, and V8 inlines by bytecode size: with names, an op
-    // with a number operand no longer fit its budget (W3's chain: 1,077 instructions a link with
-    // names, 881 with these literals).
-    const i = (s & 1023) * 5;
+    // word 0, D0 to SINCE words 2 to 4, SLOT 1023, WORDS 5 (test/engine/storage.test.ts checks them
+    // against LAYOUT). A named constant costs bytecode, and V8 inlines by bytecode size: with names,
+    // an op with a number operand no longer fit its budget (W3's chain: 1,077 instructions a link
+    // with names, 881 with these literals).
+    const i = (s! & 1023) * 5;
     num[i] = data;
-    num[i + 4] = Infinity;
+    num[i + 2] = d0!;
+    num[i + 3] = d1!;
+    num[i + 4] = since!;
   }
 
   /** A leaf standing for a literal number (drawn as a constant, not a variable). */
@@ -299,15 +316,10 @@ const ValueClass = Value;
 function node(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number, since: number): Value {
   // A handle of a scope that has ended, as an operand: its `since` is TAPE_SINCE (scope.ts).
   if (since < -1) throw freed();
-  const v = new ValueClass(out);
-  v._a = a;
-  v._b = b;
-  v._kind = (code << 3) | form;
-  const num = v._n, i = at(v);
-  num[i + D0] = d0;
-  num[i + D1] = d1;
-  num[i + SINCE] = since;
-  return v;
+  // The serial before the object: claiming it may start a chunk, a call, and with no call between
+  // allocating the object and storing its fields V8 stores them with no write barrier (W2 in
+  // micrograd's form: 28.3 → 26.1 million instructions a step; README, issue #17's eleventh round).
+  return new ValueClass(out, INTERIOR, claimSerial(), a, b, (code << 3) | form, d0, d1, since);
 }
 
 /** A node on the scope's tape, and its handle. */

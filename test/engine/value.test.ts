@@ -1027,6 +1027,23 @@ describe('a Value in plain JavaScript', () => {
     expect(inspect(v)).not.toContain('Float64Array');
   });
 
+  it('makes a leaf whatever else is passed to the constructor', () => {
+    // The engine makes an op's node through the same constructor, with arguments of its own.
+    const x = new Value(3);
+    const Loose = Value as unknown as new (...args: unknown[]) => Value;
+    for (const extra of [[undefined, 7, x, x, 27, 5, 6, 0], ['w', 7, x, x, 27, 5, 6, 0]]) {
+      const v = new Loose(2, ...extra);
+      expect(v.isLeaf).toBe(true);
+      expect(v.op).toBe('');
+      expect(v.inputs).toEqual([]);
+      expect(v.data).toBe(2);
+      v.mul(v).backward();
+      expect(v.grad).toBe(4);
+      expect(x.grad).toBe(0);
+    }
+    expect(() => new Loose(2, Symbol('an interior node'), 7, x, x, 27, 5, 6, 0)).toThrow(/label must be a string, got symbol/);
+  });
+
   it('serialises as { data, grad, label, op }, without its graph', () => {
     const x = new Value(0.5, 'x');
     const y = x.sigmoid().mul(x);
