@@ -143,10 +143,10 @@ function newChunk(s: number): Float64Array {
   return new Float64Array(CHUNK * WORDS);
 }
 
-// Module-local constants for the same reason as COUNTERS: the chunk new nodes go into, and the
-// next node's serial.
-const CURRENT = { chunk: newChunk(1) };
-const NEXT_SERIAL = new Int32Array(1);
+// A module-local constant for the same reason as COUNTERS: the chunk new nodes go into, and the
+// next node's serial, a small-integer field (an Int32Array element costs a bounds check: W2 in
+// micrograd's form 25.49 → 25.11 million instructions a step).
+const CURRENT = { chunk: newChunk(1), serial: 0 };
 
 /** The chunk the latest `claimSerial()` placed its node in. */
 export function currentChunk(): Float64Array {
@@ -155,9 +155,9 @@ export function currentChunk(): Float64Array {
 
 /** The next node's serial (its numbers go into `currentChunk()`, read after this call). */
 export function claimSerial(): number {
-  const s = NEXT_SERIAL[0]!;
+  const s = CURRENT.serial;
   if ((s & SLOT) === 0) CURRENT.chunk = newChunk(s);
-  NEXT_SERIAL[0] = (s + 1) & SERIAL;
+  CURRENT.serial = (s + 1) & SERIAL;
   return s;
 }
 
@@ -166,6 +166,6 @@ export function claimSerial(): number {
  * serials without making 2³⁰ nodes. Starts a fresh chunk, so that no two live nodes share a slot.
  */
 export function setNextSerial(serial: number): void {
-  NEXT_SERIAL[0] = serial & SERIAL;
+  CURRENT.serial = serial & SERIAL;
   CURRENT.chunk = newChunk(0); // as after a wrap
 }
