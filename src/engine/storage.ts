@@ -83,9 +83,9 @@ function at(v: Stored): number {
 // The counters live in typed arrays, not in module `let`s: V8 reads a `let` through the module's
 // context with a check that it is initialised, and keeps a counter that every op compares with a
 // double (`since`) as a small integer, converting it at each use; an element of a constant
-// Float64Array is read as a double with neither (with the next serial and the chunk below, in one
-// pair of runs: W2 in micrograd's form 30.3 → 28.7 million instructions a step, W1 9,520 → 9,291;
-// README, issue #17's sixth round).
+// Float64Array is read as a double with neither (with the next serial, then an Int32Array element, and
+// the chunk below, in one pair of runs: W2 in micrograd's form 30.3 → 28.7 million instructions a step,
+// W1 9,520 → 9,291; README, issue #17's sixth round. The serial is now a field of CURRENT, below).
 
 /**
  * PASSES: passes begun (and hand-set interior grads, which count as one).
