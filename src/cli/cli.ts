@@ -255,6 +255,15 @@ function packageVersion(): string {
   }
 }
 
+/**
+ * A required option's value, checked in the command's action: commander checks required options before
+ * it looks for unknown ones, so a mistyped `--manul` was reported as a missing `--manual`.
+ */
+function required<T>(value: T | undefined, flags: string): T {
+  if (value === undefined) throw new UsageError(`required option '${flags}' not specified`);
+  return value;
+}
+
 /** A usage error is one line: commander's message with its suggestion (if any) on the same line. */
 const oneLine = { outputError: (text: string, write: (s: string) => void) => write(`${text.trim().split('\n').join(' ')}\n`) };
 
@@ -330,7 +339,7 @@ function buildProgram(): Command {
     .description('check hand-derived gradients against autodiff as identities, and say what is wrong with each (exit 1 if any is not ok)')
     .argument('<expr>', `${MODEL_ARGUMENT}; its named intermediates may be used in the manual formulas`)
     .option('--at <name=value,...>', 'the variables\' values (repeatable)', collectAt)
-    .requiredOption('--manual <name=expr>', 'a hand-derived ∂output/∂name, for a variable or a named intermediate (repeatable); @FILE or - reads one name=expr per line', collectManual)
+    .option('--manual <name=expr>', 'required: a hand-derived ∂output/∂name, for a variable or a named intermediate (repeatable); @FILE or - reads one name=expr per line', collectManual)
     .option('--points <n>', 'random points checked besides the given one', integer('--points', 1, 1000), DEFAULT_POINTS)
     .option('--seed <n>', 'seed for the random points', integer('--seed', 0, SEED_MAX), DEFAULT_DIAGNOSIS_SEED)
     .option('--fixed <names>', 'variables held at their given values, such as data and labels: --fixed x,a (repeatable)', collectNames('--fixed'))
@@ -352,12 +361,13 @@ function buildProgram(): Command {
       '    --manual \'w2=2*(y-a)*y*(1-y)*w2\' --manual \'b2=2*(y-a)*y*(1-y)\'',
     ].join('\n'))
     .action(async (expr: string, o: PictureOptions & {
-      at?: Map<string, number>; manual: ManualEntry[]; points: number; seed: number; fixed?: string[];
+      at?: Map<string, number>; manual?: ManualEntry[]; points: number; seed: number; fixed?: string[];
       rtol?: number; atol?: number; json?: boolean; svg?: string;
     }) => {
+      const manual = required(o.manual, '--manual <name=expr>');
       if (o.svg !== undefined) pictureKind(o.svg, '.svg');
       const m = modelAt(readSource(expr, 'the model'), o.at);
-      const report = checkManual(m, o.manual, {
+      const report = checkManual(m, manual, {
         points: o.points, seed: o.seed, fixed: o.fixed ?? [],
         ...(o.rtol !== undefined ? { rtol: o.rtol } : {}), ...(o.atol !== undefined ? { atol: o.atol } : {}),
       });
@@ -372,15 +382,16 @@ function buildProgram(): Command {
     .argument('<expr>', MODEL_ARGUMENT)
     .option('--at <name=value,...>', 'the variables\' values (repeatable)', collectAt)
     .option('--grad <name>', 'draw instead the graph that computes ∂output/∂name (the double-backward graph), the forward pass grey and dashed; its grads are second derivatives ∂²output/∂name∂·', oneName('--grad'))
-    .requiredOption('-o, --output <file>', 'FILE.svg or FILE.dot', fileName('--output')))
+    .option('-o, --output <file>', 'required: FILE.svg or FILE.dot', fileName('--output')))
     .addHelpText('after', '\nExamples:\n  micrograd dot "(x*w + b)^2" --at x=2,w=-1,b=0.5 -o graph.svg\n  micrograd dot "tanh(w*x)" --at w=0.5,x=2 --grad w -o dtanh.svg')
-    .action(async (expr: string, o: PictureOptions & { at?: Map<string, number>; output: string; grad?: string }) => {
-      pictureKind(o.output);
+    .action(async (expr: string, o: PictureOptions & { at?: Map<string, number>; output?: string; grad?: string }) => {
+      const output = required(o.output, '-o, --output <file>');
+      pictureKind(output);
       const m = modelAt(readSource(expr, 'the model'), o.at);
       const g = buildGraph(m.program, m.at);
       if (o.grad === undefined) {
         g.output.backward();
-        await writePicture(o.output, g.output, o);
+        await writePicture(output, g.output, o);
       } else {
         const x = g.names.get(o.grad);
         if (x === undefined || x.isConstant) {
@@ -390,9 +401,9 @@ function buildProgram(): Command {
         const forward = topologicalOrder(g.output);
         const derivative = grad(g.output, x, { createGraph: true });
         derivative.backward();
-        await writePicture(o.output, derivative, o, undefined, forward);
+        await writePicture(output, derivative, o, undefined, forward);
       }
-      process.stdout.write(`wrote ${o.output}\n`);
+      process.stdout.write(`wrote ${output}\n`);
     });
 
   command('hessian')

@@ -166,6 +166,19 @@ describe('mistyped commands and options', () => {
     expect(r.stderr).toBe('error: unknown option \'--att\' (Did you mean --at?)\n');
     expect(runCli(['train', '--step', '5']).stderr).toMatch(/Did you mean --steps\?/);
   });
+
+  it('names a mistyped required option, not the one it stands in for, and still asks for a missing one', () => {
+    const typo = runCli(['check', 'x*x', '--at', 'x=2', '--manul', 'x=2*x']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toBe('error: unknown option \'--manul\' (Did you mean --manual?)\n');
+    const dot = runCli(['dot', 'x*x', '--at', 'x=2', '--ouptut', 'g.svg']);
+    expect(dot.code).toBe(2);
+    expect(dot.stderr).toBe('error: unknown option \'--ouptut\' (Did you mean --output?)\n');
+    const none = runCli(['check', 'x*x', '--at', 'x=2']);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toBe('error: required option \'--manual <name=expr>\' not specified\n');
+    expect(runCli(['dot', 'x*x', '--at', 'x=2']).stderr).toBe('error: required option \'-o, --output <file>\' not specified\n');
+  });
 });
 
 describe('writing only where asked', () => {
