@@ -22,7 +22,7 @@ import { EXIT, EXIT_CODES_HELP, UsageError, failureOf, worst, type ExitCode } fr
 import { parseManual, readSource, type ManualEntry } from './input.js';
 import { modelAt } from './model.js';
 import { checkJson, checkManual, checkMarks, formatCheck, table } from './check.js';
-import { DEFAULT_DIAGNOSIS_SEED, DEFAULT_POINTS } from '../tools/diagnose.js';
+import { DEFAULT_DIAGNOSIS_SEED, DEFAULT_POINTS, rtolTooLarge } from '../tools/diagnose.js';
 
 // ---------------------------------------------------------------------------------------------
 // Option parsing.
@@ -61,6 +61,13 @@ function nonNegativeNumber(name: string) {
     if (!DECIMAL.test(text) || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`${name} must be a number ≥ 0, got "${raw}"`);
     return n;
   };
+}
+
+/** `--rtol x`: a number ≥ 0 and below 1 (diagnose.ts says why). */
+function relativeTolerance(raw: string): number {
+  const n = nonNegativeNumber('--rtol')(raw);
+  if (n >= 1) throw new InvalidArgumentError(`--${rtolTooLarge(n)}`);
+  return n;
 }
 
 /** `--fixed x,a` (repeatable): names. */
@@ -343,7 +350,7 @@ function buildProgram(): Command {
     .option('--points <n>', 'random points checked besides the given one', integer('--points', 1, 1000), DEFAULT_POINTS)
     .option('--seed <n>', 'seed for the random points', integer('--seed', 0, SEED_MAX), DEFAULT_DIAGNOSIS_SEED)
     .option('--fixed <names>', 'variables held at their given values, such as data and labels: --fixed x,a (repeatable)', collectNames('--fixed'))
-    .option('--rtol <x>', 'a fixed tolerance atol + rtol·|autodiff| in place of the rounding bound', nonNegativeNumber('--rtol'))
+    .option('--rtol <x>', 'a fixed tolerance atol + rtol·|autodiff| in place of the rounding bound (0 ≤ rtol < 1)', relativeTolerance)
     .option('--atol <x>', 'the same, with or without --rtol (the one not given is 0)', nonNegativeNumber('--atol'))
     .option('--json', 'print {"ok", "points", "seed", "fixed", "tolerance", "rows": [{"name", "manual", "autodiff", "numeric", "absError", "relError", "allowed", "ok", "agreesAtPoint", "diagnosis"}]}')
     .option('--svg <file>', 'write the backward pass as SVG, the nodes each diagnosis names marked red', fileName('--svg')))

@@ -1097,6 +1097,11 @@ function entries(manual: ManualFormulas): [string, string][] {
   return Object.entries(manual);
 }
 
+/** @internal Why rtol ≥ 1 is refused (here and by the command line): it is a fraction, and from 1 on a manual gradient of 0 is within tolerance of any autodiff value. */
+export function rtolTooLarge(rtol: number): string {
+  return `rtol must be below 1, got ${rtol}: it is a fraction of |autodiff| (1e-3 is 0.1 %), and from 1 on a manual gradient of 0 would pass`;
+}
+
 function resolveOptions(options: DiagnoseOptions): { points: number; seed: number; fixed: readonly string[]; tolerance: ToleranceRule } {
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const points = options.points ?? DEFAULT_POINTS;
@@ -1110,6 +1115,7 @@ function resolveOptions(options: DiagnoseOptions): { points: number; seed: numbe
     const x = options[key];
     if (x !== undefined && (typeof x !== 'number' || !Number.isFinite(x) || x < 0)) throw new RangeError(`${key} must be a finite number ≥ 0, got ${String(x)}`);
   }
+  if (options.rtol !== undefined && options.rtol >= 1) throw new RangeError(rtolTooLarge(options.rtol));
   const tolerance: ToleranceRule = options.rtol === undefined && options.atol === undefined
     ? ROUNDING_TOLERANCE
     : { rule: 'fixed', rtol: options.rtol ?? 0, atol: options.atol ?? 0 };

@@ -229,6 +229,7 @@ describe('micrograd check: options and input', () => {
       [...learner('w2=h'), '--fixed', 'h'],
       [...learner('w2=h'), '--points', '0'],
       [...learner('w2=h'), '--rtol', '-1'],
+      [...learner('w2=h'), '--rtol', '1'],
       [...learner('w2=h'), '--seed', 'x'],
     ]) {
       const r = check(args);
@@ -236,6 +237,7 @@ describe('micrograd check: options and input', () => {
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stdout).toBe('');
     }
+    expect(check([...learner('w2=0'), '--rtol', '1']).stderr).toMatch(/--rtol must be below 1, got 1: .*a manual gradient of 0 would pass/);
   });
 
   it('refuses --fixed on a variable whose gradient is claimed, or on every variable (no point would move)', () => {

@@ -113,6 +113,15 @@ describe('diagnoseGradient: agreement', () => {
     expect(close(r.rows[0]!.allowed, 1e-5 * Math.abs(H.w2))).toBe(true);
   });
 
+  it('refuses rtol ≥ 1, under which a manual gradient of 0 would pass', () => {
+    // Just below 1, 0 is still refused: |0 − g| = |g| > 0.999·|g|.
+    expect(diagnoseGradient(LEARNER, AT, { w2: '0' }, { rtol: 0.999 }).rows[0]!.ok).toBe(false);
+    for (const rtol of [1, 2.5]) {
+      expect(() => diagnoseGradient(LEARNER, AT, { w2: '0' }, { rtol })).toThrow(RangeError);
+      expect(() => diagnoseGradient(LEARNER, AT, { w2: '0' }, { rtol })).toThrow(`rtol must be below 1, got ${rtol}`);
+    }
+  });
+
   it('a relu model whose formula is right on the given point\'s branch is ok (other branches are redrawn)', () => {
     // relu(w·x) + w at w·x = 0.4 > 0: ∂/∂w = x + 1 there, but 1 where w·x < 0, which the draws reach.
     const row = one('relu(w*x) + w', { w: 0.2, x: 2 }, 'w', 'x + 1');
