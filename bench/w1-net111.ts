@@ -126,13 +126,10 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
   const engine = (): void => { engineParams = trainEngine(STEPS, SEED, inScope); };
   const hand = (): void => { handParams = trainHandWritten(STEPS, SEED); };
   const minimal = (): void => { minimalParams = trainMinimal(STEPS, SEED); };
-  const t = inScope
-    ? { ...timeInterleaved({ engine, hand }, 3, repetitions), minimal: null }
-    : timeInterleaved({ engine, hand, minimal }, 3, repetitions);
-  const engineMs = t.engine.medianMs / STEPS, handMs = t.hand.medianMs / STEPS;
   const nodes = operationNodesPerStep();
-  const diff = maxDifference(engineParams, handParams);
   if (inScope) {
+    const t = timeInterleaved({ engine, hand }, 3, repetitions);
+    const engineMs = t.engine.medianMs / STEPS, handMs = t.hand.medianMs / STEPS;
     // After the timing: an ordinary run now cannot change what V8 did with the timed code.
     const identical = maxDifference(engineParams, trainEngine(STEPS, SEED)) === 0;
     options.log(`W1 net-111 in scopes: ${STEPS} SGD steps, ${repetitions} timed runs; final parameters identical to the ordinary engine's: ${identical}`);
@@ -142,11 +139,13 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
       runs: repetitions, handMsThisRun: handMs, identicalToEngine: identical,
     }];
   }
+  const t = timeInterleaved({ engine, hand, minimal }, 3, repetitions);
+  const engineMs = t.engine.medianMs / STEPS, handMs = t.hand.medianMs / STEPS, minimalMs = t.minimal.medianMs / STEPS;
+  const diff = maxDifference(engineParams, handParams), minimalDiff = maxDifference(minimalParams, handParams);
   options.log(`W1 net-111: ${STEPS} SGD steps, lr ${LEARNING_RATE}, seed ${SEED}, ${repetitions} timed runs each`);
   options.log(`  engine       final ${formatParams(engineParams)}`);
   options.log(`  hand-written final ${formatParams(handParams)}`);
   options.log(`  max |engine − hand-written| over the parameters: ${diff.toExponential(2)}`);
-  const minimalMs = t.minimal!.medianMs / STEPS, minimalDiff = maxDifference(minimalParams, handParams);
   options.log(`  max |minimal engine − hand-written| over the parameters: ${minimalDiff.toExponential(2)}`);
   return [
     {

@@ -24,8 +24,9 @@ import {
 // that it is initialised and, for a function it inlines, that it is still that function; a local
 // `const` it reads as the constant it is. For the functions every op calls, this took W2 in
 // micrograd's form from 33.1 to 31.2 million instructions a step (README, issue #17's fifth round).
-// (the functions imported here are declarations in value.ts, set before either module runs, so the circular import is safe;
-// named imports, not a namespace object, which a bundler may not have filled in yet.)
+// (the functions imported here are declarations in value.ts, set before either module runs, so the
+// circular import is safe; named imports, not a namespace object, which a bundler may not have filled
+// in yet.)
 const OPS = TABLE;
 const CODE = opCodes();
 const constantFirst = constantFirstImport, checkDomain = checkDomainImport, dataOf = dataOfImport, operandOf = operandOfImport;
