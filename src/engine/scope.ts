@@ -20,46 +20,53 @@ import { ScopeError } from './errors.js';
 import { LAYOUT } from './storage.js';
 import { Value, copyRows, setTapeMode } from './value.js';
 
-const { CHUNK, SLOT, WORDS, SERIAL, TAPE, BINARY, NARY } = LAYOUT;
+const { CHUNK, SLOT, WORDS, SERIAL, CONSTANT, TAPE, BINARY, NARY } = LAYOUT;
 const SHIFT = Math.log2(CHUNK);
 
 
-/**
- * A row's `since` word (storage.ts), below any real one: an operation outside a scope that meets a
- * handle as an operand finds it there, through `sinceOf`, and refuses it at no cost to other ops.
- */
-export const TAPE_SINCE = -2;
-
-/** How deep in nested scopes the caller is; 0 outside any. */
-let depth = 0;
-/** The open scope's number, held by its handles in `_mark`; it changes when a scope ends. */
-let epoch = 1;
-/** Rows in use. */
-let top = 0;
-
-// The tape. A row's operand reference is its row (≥ 0) or ~k for the leaf `outside[k]`.
-let chunks: Float64Array[] = []; // numbers, CHUNK rows each (storage.ts's layout)
-let kinds: Int32Array = new Int32Array(1024); // op code << 3 | form (storage.ts's forms)
-let refA: Int32Array = new Int32Array(1024); // first operand (n-ary: where its operands start in `pool`)
-let refB: Int32Array = new Int32Array(1024); // second operand (n-ary: how many)
-let seen: Int32Array = new Int32Array(1024); // the tape pass that last reached the row
-let acc: Float64Array = new Float64Array(1024); // the gradient it has gathered in that pass so far
-let pool: Int32Array = new Int32Array(1024); // n-ary operand references
-let poolTop = 0;
-let outside: (Value | null)[] = []; //  leaves used as operands
-let outsideCount = 0;
-let tapePass = 0;
-// May a pass skip what lies below a row whose gradient is exactly 0 (as backward.ts does outside a
-// scope)? Only if every row below is as it was made (grad 0): no pass has run in this scope, no
-// interior grad was set by hand, and no row holds a non-finite local derivative (which a pass must
-// still meet and report).
-let passesInScope = 0;
-let handSet = false;
-let nonFinite = false;
+// The scope's state: fields of one module-local constant, not module `let`s, which V8 reads through
+// the module's context with a check that each is initialised, at every use (as in backward.ts's
+// `scratch`). A row's operand reference is its row (≥ 0) or ~k for the leaf `outside[k]`.
+const S = {
+  /** How deep in nested scopes the caller is; 0 outside any. */
+  depth: 0,
+  /** The open scope's number, held by its handles in `_mark`; it changes when a scope ends. */
+  epoch: 1,
+  /** Rows in use. */
+  top: 0,
+  /** Numbers, CHUNK rows each (storage.ts's layout). */
+  chunks: [] as Float64Array[],
+  /** The chunk of the latest row (`rowChunk`). */
+  chunk: new Float64Array(0) as Float64Array,
+  /** Op code << 3 | form (storage.ts's forms). */
+  kinds: new Int32Array(1024),
+  /** First operand (n-ary: where its operands start in `pool`). */
+  refA: new Int32Array(1024),
+  /** Second operand (n-ary: how many). */
+  refB: new Int32Array(1024),
+  /** The tape pass that last reached the row. */
+  seen: new Int32Array(1024),
+  /** The gradient it has gathered in that pass so far. */
+  acc: new Float64Array(1024),
+  /** N-ary operand references. */
+  pool: new Int32Array(1024),
+  poolTop: 0,
+  /** Leaves used as operands. */
+  outside: [] as (Value | null)[],
+  outsideCount: 0,
+  tapePass: 0,
+  // May a pass skip what lies below a row whose gradient is exactly 0 (as backward.ts does outside a
+  // scope)? Only if every row below is as it was made (grad 0): no pass has run in this scope, no
+  // interior grad was set by hand, and no row holds a non-finite local derivative (which a pass must
+  // still meet and report).
+  passesInScope: 0,
+  handSet: false,
+  nonFinite: false,
+};
 
 /** True inside a scope: operations make tape rows. */
 export function inScope(): boolean {
-  return depth !== 0;
+  return S.depth !== 0;
 }
 
 /** The tape, for the backward pass and for copying graphs out (read once per pass into locals). */
@@ -75,31 +82,31 @@ export interface Tape {
 }
 
 export function tape(): Tape {
-  return { chunks, kinds, refA, refB, seen, acc, pool, outside };
+  return S;
 }
 
 /** Starts a backward pass over the tape: may it skip below zero gradients? (See `passesInScope`.) */
 export function beginTapePass(): boolean {
-  return passesInScope++ === 0 && !handSet && !nonFinite;
+  return S.passesInScope++ === 0 && !S.handSet && !S.nonFinite;
 }
 
 /** An interior grad of the tape set by hand. */
 export function gradSetByHand(): void {
-  handSet = true;
+  S.handSet = true;
 }
 
 /** A new number for a pass over the tape (rows it reaches hold it in `seen`). */
 export function nextTapePass(): number {
-  if (tapePass === SERIAL) {
-    seen.fill(0);
-    tapePass = 0;
+  if (S.tapePass === SERIAL) {
+    S.seen.fill(0);
+    S.tapePass = 0;
   }
-  return ++tapePass;
+  return ++S.tapePass;
 }
 
 /** Throws unless handle `v` belongs to the open scope (a scope's end changes `epoch`). */
 export function checkAlive(v: Value): void {
-  if (v._mark !== epoch) throw freed();
+  if (v._mark !== S.epoch) throw freed();
 }
 
 export function freed(): ScopeError {
@@ -112,90 +119,102 @@ export function needsOrdinary(what: string): ScopeError {
   return new ScopeError(`${what} needs ordinary Values, not one made inside a scope: keep(v) copies it out`);
 }
 
-/** The reference to operand `x` for a new row (short, for V8 to inline; the rest is out of line). */
-function reference(x: Value): number {
-  return (x._kind & 7) === TAPE && x._mark === epoch ? x._s : outsideReference(x);
-}
+/**
+ * The reference to operand `x` for a new row: a handle's row, or a leaf's place in `outside`. A leaf
+ * keeps its place in `_mark` while its scope is open (as ~k, negative: no pass stamp is, and
+ * `endScope` clears it), so that a parameter used by thousands of rows takes one entry and is found
+ * with no search. A pass that meets the leaf stamps over its place; it is then listed again.
+ * Short, for V8 to inline; the rest is out of line. (This module's functions on an op's path are
+ * constants, not declarations, as in value.ts: V8 checks at every call of a declared function that
+ * the module's binding still holds it.)
+ */
+const reference = (x: Value): number => {
+  const form = x._kind & 7, m = x._mark;
+  if (form === TAPE) {
+    if (m === S.epoch) return x._s;
+  } else if (form <= CONSTANT && m < 0) {
+    return m;
+  }
+  return outsideReference(x);
+};
 
-/** A leaf's reference, or the error for what a scope cannot take. */
-function outsideReference(x: Value): number {
+/** A leaf's first reference in this scope, or the error for what a scope cannot take. */
+const outsideReference = (x: Value): number => {
   const form = x._kind & 7;
   if (form === TAPE) throw freed();
   if (form > 1) {
     throw new ScopeError('an operation inside a scope got a Value that an operation made outside it: ' +
       'inside a scope, operands are Values made in it, leaves (parameters, inputs, constants) or numbers');
   }
-  // A leaf used again keeps its reference in `_mark` (as ~k, negative: no pass stamp is), so that a
-  // parameter used by thousands of rows takes one entry. A pass may overwrite it; it is then re-listed.
-  const m = x._mark;
-  if (m < 0 && ~m < outsideCount && outside[~m] === x) return m;
-  if (outsideCount === outside.length) outside.push(x);
-  else outside[outsideCount] = x;
-  x._mark = ~outsideCount;
-  return ~outsideCount++;
-}
+  const k = S.outsideCount++;
+  if (k === S.outside.length) S.outside.push(x);
+  else S.outside[k] = x;
+  x._mark = ~k;
+  return ~k;
+};
 
 /** Where an n-ary row's operand references start in `pool`. */
 function naryReferences(list: readonly Value[]): number {
-  if (poolTop + list.length > pool.length) pool = grown(pool, poolTop + list.length);
-  const start = poolTop;
+  if (S.poolTop + list.length > S.pool.length) S.pool = grown(S.pool, S.poolTop + list.length);
+  const pool = S.pool, start = S.poolTop;
   for (let k = 0; k < list.length; k++) pool[start + k] = reference(list[k]!);
-  poolTop += list.length;
+  S.poolTop = start + list.length;
   return start;
 }
 
 /**
  * A new row: op `code`, `form` as in storage.ts, operands `a` and `b` (an array for n-ary). Returns
- * its row; value.ts writes its numbers into `rowChunk` (doubles passed to a call V8 does not inline
- * are boxed, so the numbers stay in the caller).
+ * its row; value.ts writes its numbers into `rowChunk()`.
  */
 export function addRow(code: number, form: number, a: Value | null, b: Value | readonly Value[] | null): number {
-  let ra: number, rb = 0;
+  let ra: number, rb: number;
   if (form === NARY) {
     ra = naryReferences(b as readonly Value[]);
-    rb = (b as readonly Value[]).length;
+    rb = (b as readonly Value[]).length | 0;
   } else {
     ra = reference(a!);
-    if (form === BINARY) rb = reference(b as Value);
+    rb = form === BINARY ? reference(b as Value) : 0;
   }
-  const i = top++;
+  const i = S.top;
   if ((i & SLOT) === 0) makeRoom(i);
-  kinds[i] = (code << 3) | form;
-  refA[i] = ra;
-  refB[i] = rb;
+  S.top = i + 1;
+  S.kinds[i] = (code << 3) | form;
+  S.refA[i] = ra;
+  S.refB[i] = rb;
   return i;
 }
 
 /** A row holds a non-finite local derivative: a pass must meet it, so none may skip (see `passesInScope`). */
 export function noteNonFinite(): void {
-  nonFinite = true;
+  S.nonFinite = true;
 }
 
 /** Room for rows `i`..`i + CHUNK - 1` (called at each chunk's first row). */
 function makeRoom(i: number): void {
-  if (i + CHUNK > kinds.length) {
-    kinds = grown(kinds, i + CHUNK);
-    refA = grown(refA, i + CHUNK);
-    refB = grown(refB, i + CHUNK);
-    seen = grown(seen, i + CHUNK);
-    const a = new Float64Array(kinds.length);
-    a.set(acc);
-    acc = a;
+  if (i + CHUNK > S.kinds.length) {
+    S.kinds = grown(S.kinds, i + CHUNK);
+    S.refA = grown(S.refA, i + CHUNK);
+    S.refB = grown(S.refB, i + CHUNK);
+    S.seen = grown(S.seen, i + CHUNK);
+    const a = new Float64Array(S.kinds.length);
+    a.set(S.acc);
+    S.acc = a;
   }
-  if ((i >> SHIFT) === chunks.length) chunks.push(new Float64Array(CHUNK * WORDS));
+  if ((i >> SHIFT) === S.chunks.length) S.chunks.push(new Float64Array(CHUNK * WORDS));
+  S.chunk = S.chunks[i >> SHIFT]!;
 }
 
-/** The chunk holding row `i`'s numbers. */
-export function rowChunk(i: number): Float64Array {
-  return chunks[i >> SHIFT]!;
+/** The chunk holding the latest row's numbers (a field, which V8 knows holds a Float64Array). */
+export function rowChunk(): Float64Array {
+  return S.chunk;
 }
 
 /** The open scope's number (for new handles). */
 export function currentEpoch(): number {
-  return epoch;
+  return S.epoch;
 }
 
-function grown(a: Int32Array, n: number): Int32Array {
+function grown(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
   let size = a.length;
   while (size < n) size *= 2;
   const b = new Int32Array(size);
@@ -205,31 +224,35 @@ function grown(a: Int32Array, n: number): Int32Array {
 
 /** Ends the outermost scope: every handle it made is now stale; the tape is kept for the next. */
 function endScope(): void {
-  depth = 0;
+  S.depth = 0;
   setTapeMode(false);
-  epoch = epoch === SERIAL ? 1 : epoch + 1;
-  for (let k = 0; k < outsideCount; k++) outside[k] = null;
-  const used = top;
-  top = 0;
-  passesInScope = 0;
-  handSet = false;
-  nonFinite = false;
-  poolTop = 0;
-  outsideCount = 0;
+  S.epoch = S.epoch === SERIAL ? 1 : S.epoch + 1;
+  for (let k = 0; k < S.outsideCount; k++) {
+    const leaf = S.outside[k]!;
+    if (leaf._mark < 0) leaf._mark = 0; // its place in this scope's list (see `reference`)
+    S.outside[k] = null;
+  }
+  const used = S.top;
+  S.top = 0;
+  S.passesInScope = 0;
+  S.handSet = false;
+  S.nonFinite = false;
+  S.poolTop = 0;
+  S.outsideCount = 0;
   // Keep the tape for the next scope, up to twice this one's size: a series of like scopes allocates
   // nothing, and a smaller scope gives back what a large one took.
   const keep = Math.max(2 * used, 1 << 16);
-  if (kinds.length > keep) {
-    kinds = new Int32Array(keep);
-    refA = new Int32Array(keep);
-    refB = new Int32Array(keep);
-    seen = new Int32Array(keep);
-    acc = new Float64Array(keep);
-    tapePass = 0;
+  if (S.kinds.length > keep) {
+    S.kinds = new Int32Array(keep);
+    S.refA = new Int32Array(keep);
+    S.refB = new Int32Array(keep);
+    S.seen = new Int32Array(keep);
+    S.acc = new Float64Array(keep);
+    S.tapePass = 0;
   }
-  if (chunks.length * CHUNK > keep) chunks.length = Math.ceil(keep / CHUNK);
-  if (pool.length > keep) pool = new Int32Array(keep);
-  if (outside.length > keep) outside = [];
+  if (S.chunks.length * CHUNK > keep) S.chunks.length = Math.ceil(keep / CHUNK);
+  if (S.pool.length > keep) S.pool = new Int32Array(keep);
+  if (S.outside.length > keep) S.outside = [];
 }
 
 /**
@@ -239,15 +262,15 @@ function endScope(): void {
  */
 export function scope<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new TypeError(`scope needs a function, got ${typeof fn}`);
-  if (depth !== 0) {
-    depth++;
+  if (S.depth !== 0) {
+    S.depth++;
     try {
       return synchronous(fn());
     } finally {
-      depth--;
+      S.depth--;
     }
   }
-  depth = 1;
+  S.depth = 1;
   setTapeMode(true);
   try {
     return escape(synchronous(fn()));

@@ -49,12 +49,18 @@ const NARY = 6; //     b = operand array, every ∂out/∂operand = 1
 const TAPE = 7; //     a handle to a row of a scope's tape (scope.ts), which holds its operands
 
 /**
+ * A tape row's `since` word (below), below any real one: an operation outside a scope that meets a
+ * handle as an operand finds it there, through `sinceOf`, and refuses it at no cost to other ops.
+ */
+const TAPE_SINCE = -2;
+
+/**
  * The layout above, for the modules that read nodes (value.ts, backward.ts). They copy it into
  * constants of their own (`const { DATA, … } = LAYOUT`): V8 reads an imported or exported binding
  * through a module cell at every use, which made backward() a quarter slower on small graphs.
  */
 export const LAYOUT = Object.freeze({
-  CHUNK, SLOT, SERIAL, DATA, GRAD, D0, D1, SINCE, WORDS, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY, TAPE,
+  CHUNK, SLOT, SERIAL, DATA, GRAD, D0, D1, SINCE, WORDS, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY, TAPE, TAPE_SINCE,
 });
 
 /** What storage needs of a node. */

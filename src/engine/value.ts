@@ -19,14 +19,19 @@ import {
   passCount as passCountImport, LAYOUT,
 } from './storage.js';
 import { backward } from './backward.js';
-import { TAPE_SINCE, addRow, noteNonFinite, checkAlive, gradSetByHand, currentEpoch, freed, needsOrdinary, nextTapePass, rowChunk, tape } from './scope.js';
+import {
+  addRow as addRowImport, noteNonFinite as noteNonFiniteImport, checkAlive, gradSetByHand, currentEpoch as currentEpochImport, freed,
+  needsOrdinary, nextTapePass, rowChunk as rowChunkImport, tape,
+} from './scope.js';
 import * as functions from './functions.js';
 
 // The node layout (storage.ts), as constants of this module: see LAYOUT there.
-const { DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY, TAPE, CHUNK } = LAYOUT;
+const { DATA, GRAD, D0, D1, SINCE, WORDS, SLOT, LEAF, CONSTANT, UNARY, BINARY, CONST_B, CONST_A, NARY, TAPE, TAPE_SINCE, CHUNK } = LAYOUT;
 // Storage's functions as constants of this module, for the same reason (see functions.ts).
 const claimSerial = claimSerialImport, currentChunk = currentChunkImport, sinceOf = sinceOfImport;
 const touch = touchImport, passCount = passCountImport;
+// scope.ts's, for the ops' path inside a scope (declarations there, so safe to read in either load order).
+const addRow = addRowImport, noteNonFinite = noteNonFiniteImport, currentEpoch = currentEpochImport, rowChunk = rowChunkImport;
 const LOG_CHUNK = Math.log2(CHUNK);
 /** Where node `v`'s numbers start in `v._n`: (serial & SLOT) × WORDS, written out (see LAYOUT in storage.ts). */
 const at = (v: { _s: number }): number => (v._s & 1023) * 5;
@@ -284,6 +289,8 @@ class Handle {
   }
 }
 Object.setPrototypeOf(Handle.prototype, Value.prototype);
+/** The class under a second name, as `ValueClass` below, for `row`. */
+const HandleClass = Handle;
 
 /** A grad set by hand (both classes' setters). */
 function writeGrad(v: Value, x: number): void {
@@ -316,7 +323,7 @@ const ValueClass = Value;
 // A constant, not a function declaration: V8 checks at every call of a declared function that the
 // module's binding still holds it (W2 in micrograd's form: 25.75 → 25.48 million instructions a step).
 const node = (code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number, since: number): Value => {
-  // A handle of a scope that has ended, as an operand: its `since` is TAPE_SINCE (scope.ts).
+  // A handle of a scope that has ended, as an operand: its `since` is TAPE_SINCE (storage.ts).
   if (since < -1) throw freed();
   // The serial before the object: claiming it may start a chunk, a call, and with no call between
   // allocating the object and storing its fields V8 stores them with no write barrier (W2 in
@@ -324,13 +331,22 @@ const node = (code: number, form: number, out: number, a: Value | null, b: Value
   return new ValueClass(out, INTERIOR, claimSerial(), a, b, (code << 3) | form, d0, d1, since);
 };
 
-/** A node on the scope's tape, and its handle. */
-function row(code: number, form: number, out: number, a: Value | null, b: Value | readonly Value[] | null, d0: number, d1: number): Value {
+/**
+ * The numbers of the tape row being made: an op stores its value and local derivatives here and then
+ * calls `row`, rather than passing them. `row` is often too big to inline into a user's loop that
+ * has inlined the op (V8 caps the bytecode it inlines into one function), and a double passed to a
+ * call V8 does not inline is boxed, a heap allocation each (W2 in micrograd's form, in a scope: 
+ */
+const ROW = new Float64Array(3);
+
+/** A node on the scope's tape, and its handle; its numbers are in ROW: value, d0, d1. */
+function row(code: number, form: number, a: Value | null, b: Value | readonly Value[] | null): Value {
   const i = addRow(code, form, a, b);
+  const d0 = ROW[1]!, d1 = ROW[2]!;
   if (d0 - d0 !== 0 || d1 - d1 !== 0) noteNonFinite();
-  const v: Value = new Handle(i, rowChunk(i), (code << 3) | TAPE);
+  const v: Value = new HandleClass(i, rowChunk(), (code << 3) | TAPE);
   const num = v._n, o = at(v);
-  num[o + DATA] = out;
+  num[o + DATA] = ROW[0]!;
   num[o + GRAD] = 0;
   num[o + D0] = d0;
   num[o + D1] = d1;
@@ -360,7 +376,9 @@ function operandInfo(x: Operand): OperandInfo {
 export function unary(code: number, x: Value, out: number, dx: number): Value {
   if (x instanceof ValueClass && out - out === 0) {
     // Inside a scope before `sinceOf`: V8 then inlines only the path a program takes.
-    return MODE.tape ? row(code, UNARY, out, x, null, dx, 0) : node(code, UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
+    if (!MODE.tape) return node(code, UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
+    ROW[0] = out; ROW[1] = dx; ROW[2] = 0;
+    return row(code, UNARY, x, null);
   }
   throw badUnary(OP_NAMES[code - 1]!, x, out);
 }
@@ -392,7 +410,10 @@ export function dataOf(x: Operand): number {
 export function pairNode(code: number, x: Operand, y: Operand, out: number, dx: number, dy: number): Value {
   const a = x as Value, b = y as Value;
   if (out - out !== 0) throw badOperation(OP_NAMES[code - 1]!, a, b, out);
-  if (MODE.tape) return row(code, BINARY, out, a, b, dx, dy);
+  if (MODE.tape) {
+    ROW[0] = out; ROW[1] = dx; ROW[2] = dy;
+    return row(code, BINARY, a, b);
+  }
   // `sinceOf` (storage.ts) for two Values, written out: one version of it for both shapes, called
   // from here and from the path for a number operand, made W2 26.45 million instructions a step
   // against 25.51.
@@ -417,7 +438,10 @@ export function valueAndNumber(x: Operand, y: Operand): boolean {
 export function constNode(code: number, x: Operand, c: number, out: number, dx: number): Value {
   const a = x as Value;
   if (c - c !== 0 || out - out !== 0) throw badOperation(OP_NAMES[code - 1]!, a, c, out);
-  if (MODE.tape) return row(code, CONST_B, out, a, null, dx, c);
+  if (MODE.tape) {
+    ROW[0] = out; ROW[1] = dx; ROW[2] = c;
+    return row(code, CONST_B, a, null);
+  }
   return node(code, CONST_B, out, a, null, dx, c, sinceOf(a, dx, null, 0));
 }
 
@@ -427,7 +451,9 @@ export function constNode(code: number, x: Operand, c: number, out: number, dx: 
  */
 export function constantFirst(code: number, x: Operand, y: Operand, out: number, dy: number): Value {
   if (out - out === 0 && y instanceof ValueClass && typeof x === 'number' && x - x === 0) {
-    return MODE.tape ? row(code, CONST_A, out, y, null, dy, x) : node(code, CONST_A, out, y, null, dy, x, sinceOf(y, dy, null, 0));
+    if (!MODE.tape) return node(code, CONST_A, out, y, null, dy, x, sinceOf(y, dy, null, 0));
+    ROW[0] = out; ROW[1] = dy; ROW[2] = x;
+    return row(code, CONST_A, y, null);
   }
   throw badOperation(OP_NAMES[code - 1]!, x, y, out);
 }
@@ -479,7 +505,9 @@ export function sumOf(operands: Value[]): Value {
     if (num[i + SINCE]! < since) since = num[i + SINCE]!;
   }
   if (out - out !== 0) throw nonFinite('sum', operands.map(operandInfo), out);
-  return MODE.tape ? row(CODE.sum, NARY, out, null, operands, 0, 0) : node(CODE.sum, NARY, out, null, operands, 0, 0, since);
+  if (!MODE.tape) return node(CODE.sum, NARY, out, null, operands, 0, 0, since);
+  ROW[0] = out; ROW[1] = 0; ROW[2] = 0;
+  return row(CODE.sum, NARY, null, operands);
 }
 
 function notAValue(v: unknown, k: number): TypeError {

@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { catchError } from '../catch-error.js';
 import { centralDifference, expectClose } from '../oracles.js';
 import { sanity, sanityPlain } from './micrograd-sanity.js';
+import { setNextSerial } from '../../src/engine/storage.js';
 import * as engine from '../../src/index.js';
 import {
   MLP, Neuron, NonFiniteError, OPS, OP_NAMES, Value, createRng, max, min, compile, grad, toDot, topologicalOrder, backwardSteps,
@@ -684,6 +685,25 @@ describe('rule 2: operands inside a scope', () => {
     expect(outside.add(1).data).toBe(7);
   });
 
+  it('an op node made outside is refused after a pass that fell back to depth-first order (its _mark is then ~place)', () => {
+    // Serials that collide, as 2³⁰ nodes later (grad.test.ts's case), make backward() fall back.
+    setNextSerial(100);
+    const x = new Value(1);
+    const c3 = x.mul(0.4), c2 = x.mul(0.6), c1 = x.mul(0.3), n1 = x.mul(0.6);
+    setNextSerial(104);
+    const t = x.mul(-1);
+    const root = sum([c1, c2, c3, n1, t.mul(1).relu(), t.mul(0.7)]);
+    setNextSerial(0);
+    root.backward();
+    expect(c1._mark).toBeLessThan(0); // the fallback's place, which a leaf's place in a scope resembles
+    scope(() => {
+      for (const v of [c1, c2, c3, n1, t, root]) {
+        expectScopeError(() => v.add(x));
+        expectScopeError(() => x.mul(v));
+      }
+    });
+  });
+
   it('a copy made by keep is an op node made outside the scope: refused inside it and in later scopes', () => {
     const x = new Value(2);
     const kept = scope(() => {
@@ -711,6 +731,22 @@ describe('rule 2: operands inside a scope', () => {
     });
     // (1.5 − 2 + 0.5 + 4 + 0.75)·(−2) + (1 − 1.5) = −9.5 − 0.5; ∂/∂p = (1 + 0.5)(−2) − 1; ∂/∂q = (1 + 1.5)(−2)
     expect(got).toEqual([-10, -4, -5]);
+  });
+
+  it('a leaf used in earlier scopes, and in a pass, gets its own gradient when later scopes list leaves in another order', () => {
+    const a = new Value(2), b = new Value(3), c = new Value(5);
+    scope(() => a.mul(c)); // a first on this scope's list of leaves, c second
+    const got = scope(() => {
+      // b and c first here: a must not be taken for whatever now holds its old place
+      const y = b.mul(b).add(c).add(a.mul(3));
+      y.backward(); // the pass stamps a, b and c
+      const z = a.mul(c).add(b); // so they are listed again
+      z.backward();
+      return [y.data, z.data];
+    });
+    // y = b² + c + 3a: ∂/∂a 3, ∂/∂b 6, ∂/∂c 1; z = a·c + b: ∂/∂a 5, ∂/∂b 1, ∂/∂c 2
+    expect(got).toEqual([20, 13]);
+    expect([a.grad, b.grad, c.grad]).toEqual([8, 7, 3]);
   });
 
   it('Values made in the open scope, including an enclosing scope, are fine', () => {
