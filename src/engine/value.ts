@@ -376,7 +376,7 @@ function operandInfo(x: Operand): OperandInfo {
 /** @internal A one-operand node: `out` = f(x), `dx` = f′(x). */
 export function unary(code: number, x: Value, out: number, dx: number): Value {
   if (x instanceof ValueClass && out - out === 0) {
-    // Inside a scope before `sinceOf`: V8 then inlines only the path a program takes.
+    // `sinceOf` on the ordinary path only: V8 then inlines only the path a program takes.
     if (!MODE.tape) return node(code, UNARY, out, x, null, dx, 0, sinceOf(x, dx, null, 0));
     ROW[0] = out; ROW[1] = dx; ROW[2] = 0;
     return row(code, UNARY, x, null);
