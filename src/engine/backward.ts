@@ -43,7 +43,9 @@ const touch = touchImport, lastWrap = lastWrapImport, passCount = passCountImpor
 // graph as it goes: a node's users, at smaller places, have all been visited before its place is
 // reached. Serials are checked on every edge; if they fail to order the graph (after wrapping around
 // 2³⁰), the pass is undone and run again over places given by a depth-first post-order, which each
-// node then holds in `_mark` as ~place. A leaf's `_mark` holds the number of the pass that last met it.
+// node then holds in `_mark` as ~place. A leaf's `_mark` holds the number of the pass that last met it
+// (positive), or inside a scope its place in the scope's list of leaves (negative; scope.ts relies on
+// this module never writing a negative mark on a leaf).
 
 // The scratch arrays cover a window of serial distances, at most this much beyond 8× the nodes
 // placed so far; a node met farther away waits in a short list until the pass gets near it, and the

@@ -124,9 +124,15 @@ export function needsOrdinary(what: string): ScopeError {
  * keeps its place in `_mark` while its scope is open (as ~k, negative: no pass stamp is, and
  * `endScope` clears it), so that a parameter used by thousands of rows takes one entry and is found
  * with no search. A pass that meets the leaf stamps over its place; it is then listed again.
- * Short, for V8 to inline; the rest is out of line. (This module's functions on an op's path are
- * constants, not declarations, as in value.ts: V8 checks at every call of a declared function that
- * the module's binding still holds it.)
+ * Short, for V8 to inline; the rest is out of line. (This and `outsideReference` are constants, not
+ * declarations, as value.ts's `node` is: V8 checks at every call of a declared function that the
+ * module's binding still holds it. The functions value.ts copies into constants of its own when it
+ * loads, `addRow`, `noteNonFinite`, `rowChunk` and `currentEpoch`, must stay declarations: value.ts
+ * may load before this module, and a `const` is not yet set then.)
+ *
+ * A negative `_mark` on a leaf is always its place in the open scope's list: only `outsideReference`
+ * writes one on a leaf (backward.ts writes ~place only on interior nodes, and stamps, which are
+ * positive, on leaves), and `endScope` clears them.
  */
 const reference = (x: Value): number => {
   const form = x._kind & 7, m = x._mark;
@@ -146,9 +152,10 @@ const outsideReference = (x: Value): number => {
     throw new ScopeError('an operation inside a scope got a Value that an operation made outside it: ' +
       'inside a scope, operands are Values made in it, leaves (parameters, inputs, constants) or numbers');
   }
-  const k = S.outsideCount++;
+  const k = S.outsideCount;
   if (k === S.outside.length) S.outside.push(x);
   else S.outside[k] = x;
+  S.outsideCount = k + 1; // after the entry is in place: `endScope` reads every entry it counts
   x._mark = ~k;
   return ~k;
 };

@@ -71,7 +71,7 @@ export class Value {
   /** @internal The first operand, or null. */ declare _a: Value | null;
   /** @internal The second operand, the n-ary operand list, or null. */ declare _b: Value | readonly Value[] | null;
   /** @internal op code << 3 | form. */ declare _kind: number;
-  /** @internal Traversal stamp (backward.ts). */ declare _mark: number;
+  /** @internal Traversal stamp (backward.ts); on a leaf in a scope, its place there; on a handle, its scope's epoch (scope.ts). */ declare _mark: number;
 
   constructor(data: number, label?: string);
   /** @internal An interior node (`node`, below): its serial, operands, kind, local derivatives and `since`. */
