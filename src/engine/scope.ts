@@ -177,7 +177,7 @@ export function addRow(code: number, form: number, a: Value | null, b: Value | r
   let ra: number, rb: number;
   if (form === NARY) {
     ra = naryReferences(b as readonly Value[]);
-    rb = (b as readonly Value[]).length | 0;
+    rb = (b as readonly Value[]).length;
   } else {
     ra = reference(a!);
     rb = form === BINARY ? reference(b as Value) : 0;

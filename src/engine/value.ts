@@ -336,7 +336,9 @@ const node = (code: number, form: number, out: number, a: Value | null, b: Value
  * calls `row`, rather than passing them. `row` is often too big to inline into a user's loop that
  * has inlined the op (V8 caps the bytecode it inlines into one function), and a double passed to a
  * call V8 does not inline is boxed, a heap allocation each (W2 in micrograd's form, in a scope:
- * 36.4 → 33.4 million instructions a step; README, issue #17's twelfth round).
+ * 36.4 → 33.4 million instructions a step; README, issue #17's twelfth round). The three stores are
+ * written out at each of the five call sites: a helper taking the numbers would be a call of its own,
+ * too big for V8 to inline wherever the budget is spent, with the same boxing.
  */
 const ROW = new Float64Array(3);
 
