@@ -289,6 +289,8 @@ class Handle {
   }
 }
 Object.setPrototypeOf(Handle.prototype, Value.prototype);
+// To its users a scope's Value is a Value: `v.constructor` (and a message naming it) says so, not the class behind it.
+Object.defineProperty(Handle.prototype, 'constructor', { value: Value, writable: true, configurable: true, enumerable: false });
 /** The class under a second name, as `ValueClass` below, for `row`. */
 const HandleClass = Handle;
 

@@ -416,6 +416,17 @@ describe('rule 1: every operation inside a scope makes a scope node', () => {
     }
   });
 
+  it('a scope node is a Value to its user: instanceof, constructor and its name', () => {
+    const x = new Value(0.5);
+    scope(() => {
+      const v = x.mul(2).tanh();
+      expect(v).toBeInstanceOf(Value);
+      expect(v.constructor).toBe(Value);
+      expect(v.constructor.name).toBe('Value');
+      expect(Object.keys(v)).toEqual(Object.keys(x));
+    });
+  });
+
   it("nn's MLP and Neuron forward make scope nodes", () => {
     const model = new MLP(2, [3, 1], { seed: 2 }), neuron = new Neuron(2, { seed: 5 });
     let outs: Value[] = [];
