@@ -3,6 +3,8 @@
  * the engine's backward pass: a hand-written derivative formula, and central differences of the
  * forward value.
  */
+import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { catchError } from '../catch-error.js';
 import { centralDifference, expectClose } from '../oracles.js';
@@ -14,6 +16,7 @@ import {
 import type { Operand } from '../../src/index.js';
 import { Dual, forwardGradient } from '../../src/index.js';
 import { setNextSerial } from '../../src/engine/storage.js';
+import { ROOT } from '../cli-helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // Oracles and comparisons.
@@ -1080,5 +1083,29 @@ describe('negative zero', () => {
     t.grad = 7;
     d.backward();
     expect(Object.is(t.grad, 0)).toBe(true);
+  });
+});
+
+describe('accessors V8 inlines anywhere', () => {
+  // `data` and `grad` are read in every training loop, whose inlining budget the ops have spent. V8
+  // inlines a function of at most `--max-inlined-bytecode-size-small` bytes of bytecode even then
+  // (README, "Fast steps" and bench/ROUNDS.md, eighth round: W1 about 8 % fewer instructions), so one
+  // more test in a getter would cost every loop a call per read without failing any other test.
+  it("Value's data and grad getters fit V8's size for inlining small functions, on the built package", () => {
+    const options = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' }).stdout;
+    const small = Number(/--max-inlined-bytecode-size-small \(.*?\)\n\s*type: int\s*default: --max-inlined-bytecode-size-small=(\d+)/.exec(options)?.[1]);
+    expect(small).toBeGreaterThan(0);
+    const script = `const { Value } = await import(${JSON.stringify(pathToFileURL(`${ROOT}/dist/src/index.js`).href)});
+      const v = new Value(2); let s = 0; for (let i = 0; i < 3; i++) s += v.data + v.grad; if (s !== 6) throw new Error(String(s));`;
+    const lengths = (name: string): number[] => {
+      const r = spawnSync(process.execPath, ['--print-bytecode', `--print-bytecode-filter=${name}`, '--input-type=module', '-e', script], { encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      return [...r.stdout.matchAll(/Bytecode length: (\d+)/g)].map((m) => Number(m[1]));
+    };
+    for (const name of ['get data', 'get grad']) {
+      const found = lengths(name);
+      expect(found, name).toHaveLength(1); // Value's; a scope's handles have their own, not run here
+      expect(found[0], name).toBeLessThanOrEqual(small);
+    }
   });
 });
