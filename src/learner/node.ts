@@ -7,11 +7,12 @@ import { join } from 'node:path';
 import type { Value } from '../engine/value.js';
 import { noProgress, type ProgressFactory } from '../tools/progress.js';
 import { writeGraph } from '../node/render.js';
+import { formatNumber } from '../tools/dot.js';
 import { ensureDirectory, writeFileAtomic } from '../node/files.js';
 import { decisionRegionSvg, lineChartSvg, panelChartSvg } from '../node/plot.js';
 import { bestMonotoneFit } from './isotonic.js';
 import { PARAM_NAMES, buildNet111, trainingSet, type Params, type TrainResult } from './net111.js';
-import { demoReport, fmt, type DemoOptions, type DemoReport, type GradientRow } from './report.js';
+import { demoReport, type DemoOptions, type DemoReport, type GradientRow } from './report.js';
 import {
   MOONS_SEED, decisionGrid, moonsLearningRate, trainMoons,
   type MoonsStepRecord, type MoonsTrainOptions, type MoonsTraining,
@@ -62,7 +63,7 @@ async function writeDemoPictures(outDir: string, initial: Params, rows: readonly
   const marks = new Map<Value, string>();
   for (const param of PARAM_NAMES) {
     const row = rows.find((r) => r.phase === 'start' && r.raw === sample.raw && r.param === param)!;
-    if (!row.learnerVsAutodiff.ok) marks.set(g[param], `learner ${fmt(row.learner)} ≠ autodiff ${fmt(row.autodiff)}`);
+    if (!row.learnerVsAutodiff.ok) marks.set(g[param], `learner ${formatNumber(row.learner)} ≠ autodiff ${formatNumber(row.autodiff)}`);
   }
   const { dotPath, svgPath } = await writeGraph(g.loss, join(outDir, 'net111-backward'), { marks });
   return [chartPath, dotPath, svgPath];

@@ -103,6 +103,20 @@ describe('npm start', () => {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     expect(readFileSync(join(out, 'net111-backward.svg'), 'utf8')).toMatch(/<svg/);
+    // The learner's wrong gradients are marked on the picture, numbers written as the node labels
+    // write theirs (a true minus sign), and equal to the report's at that sample (x = 2, the start).
+    const dot = readFileSync(join(out, 'net111-backward.dot'), 'utf8');
+    const notes = [...dot.matchAll(/learner (\S+) ≠ autodiff (\S+?)"/g)].map((m) => [m[1]!, m[2]!]);
+    expect(notes).toHaveLength(2);
+    const json = JSON.parse(runCli(['demo', '--json']).stdout) as DemoReport;
+    const marked = json.gradients.rows.filter((row) => row.phase === 'start' && row.raw === 2 && !row.learnerVsAutodiff.ok);
+    expect(marked.map((row) => row.param).sort()).toEqual(['w1', 'w2']);
+    for (const [learner, autodiff] of notes) {
+      expect(`${learner} ${autodiff}`).not.toMatch(/-/);
+      const row = marked.find((m) => Number(learner!.replace('−', '-')) === Number(m.learner.toPrecision(4)))!;
+      expect(row).toBeDefined();
+      expect(Number(autodiff!.replace('−', '-'))).toBe(Number(row.autodiff.toPrecision(4)));
+    }
   }, 120_000);
 
   it('prints the same report as one JSON document with --json', () => {
