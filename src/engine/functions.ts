@@ -23,7 +23,7 @@ import {
 // Module-local constants: V8 reads an imported binding through a module cell at every use, checking
 // that it is initialised and, for a function it inlines, that it is still that function; a local
 // `const` it reads as the constant it is. For the functions every op calls, this took W2 in
-// micrograd's form from 33.1 to 31.2 million instructions a step (README, issue #17's fifth round).
+// micrograd's form from 33.1 to 31.2 million instructions a step (bench/ROUNDS.md, fifth round).
 // (the functions imported here are declarations in value.ts, set before either module runs, so the
 // circular import is safe; named imports, not a namespace object, which a bundler may not have filled
 // in yet.)

@@ -17,7 +17,7 @@
  * young-generation collector copies each node once or twice and major collections mark them all
  * again; that, not the arithmetic, is most of a huge graph's time. The chunks add to it: V8 starts a
  * major collection for every 64 MB or so that `ArrayBuffer`s grow, so a graph that keeps growing is
- * marked again at evenly spaced sizes (README, issue #17's sixth round; chunks on the JS heap instead
+ * marked again at evenly spaced sizes (bench/ROUNDS.md, sixth round; chunks on the JS heap instead
  * cut those collections but made W1 and the chain at 10⁵ slower). Doing without a heap object per
  * node would lose either node identity (`a.inputs[0] === b`) or exact reclamation.
  *
@@ -91,7 +91,7 @@ function at(v: Stored): number {
 // double (`since`) as a small integer, converting it at each use; an element of a constant
 // Float64Array is read as a double with neither (with the next serial, then an Int32Array element, and
 // the chunk below, in one pair of runs: W2 in micrograd's form 30.3 → 28.7 million instructions a step,
-// W1 9,520 → 9,291; README, issue #17's sixth round. The serial is now a field of CURRENT, below).
+// W1 9,520 → 9,291; bench/ROUNDS.md, sixth round. The serial is now a field of CURRENT, below).
 
 /**
  * PASSES: passes begun (and hand-set interior grads, which count as one).

@@ -78,7 +78,7 @@ export class Value {
   constructor(data: number, label: typeof INTERIOR, s: number, a: Value | null, b: Value | readonly Value[] | null, kind: number, d0: number, d1: number, since: number);
   constructor(data: number, label?: string | typeof INTERIOR, s?: number, a?: Value | null, b?: Value | readonly Value[] | null, kind?: number, d0?: number, d1?: number, since?: number) {
     // Short in bytecode, so that V8 inlines it into the ops (within each op's budget: W1's pow with a
-    // number exponent calls it, README, issue #17's eighth round); the uncommon work is out of line.
+    // number exponent calls it, bench/ROUNDS.md, eighth round); the uncommon work is out of line.
     // An op's node comes with all its fields (see `node`); a leaf is made here.
     if (label !== INTERIOR) {
       if (typeof data !== 'number' || data - data !== 0 || label !== undefined) leafExtras(this, data, label);
@@ -329,7 +329,7 @@ const node = (code: number, form: number, out: number, a: Value | null, b: Value
   if (since < -1) throw freed();
   // The serial before the object: claiming it may start a chunk, a call, and with no call between
   // allocating the object and storing its fields V8 stores them with no write barrier (W2 in
-  // micrograd's form: 28.3 → 25.8 million instructions a step; README, issue #17's eleventh round).
+  // micrograd's form: 28.3 → 25.8 million instructions a step; bench/ROUNDS.md, eleventh round).
   return new ValueClass(out, INTERIOR, claimSerial(), a, b, (code << 3) | form, d0, d1, since);
 };
 
@@ -338,7 +338,7 @@ const node = (code: number, form: number, out: number, a: Value | null, b: Value
  * calls `row`, rather than passing them. `row` is often too big to inline into a user's loop that
  * has inlined the op (V8 caps the bytecode it inlines into one function), and a double passed to a
  * call V8 does not inline is boxed, a heap allocation each (W2 in micrograd's form, in a scope:
- * 36.4 → 33.4 million instructions a step; README, issue #17's twelfth round). The three stores are
+ * 36.4 → 33.4 million instructions a step; bench/ROUNDS.md, twelfth round). The three stores are
  * written out at each of the five call sites: a helper taking the numbers would be a call of its own,
  * too big for V8 to inline wherever the budget is spent, with the same boxing.
  */
@@ -364,7 +364,7 @@ export function valueOf(x: Operand): number {
   // A Value first, and `+x` for a number (returning `x` itself, of unknown type to V8, made it box
   // every Value's number on the heap). Where `…Operands` inlines all of an op, V8 still boxes the
   // Value's number, 30–45 instructions an op; a Float64Array for the number's way out avoided that
-  // but cost W3's chain a fifth more (README, issue #17's seventh round).
+  // but cost W3's chain a fifth more (bench/ROUNDS.md, seventh round).
   return x instanceof ValueClass ? x._n[at(x)]! : typeof x === 'number' ? +x : NaN; // DATA is word 0
 }
 
@@ -399,7 +399,7 @@ function badUnary(name: OpName, x: unknown, out: number): Error {
 // and then does straight-line work, where one path for all of them tested each operand twice and
 // carried the number and error cases through every node.
 // Measured on W2 (30,400 of its 38,079 nodes are a mul of two Values), with the alias above and the
-// constructor's literals: 28.9 → 25.5 million instructions a step (README, issue #17's fourth round).
+// constructor's literals: 28.9 → 25.5 million instructions a step (bench/ROUNDS.md, fourth round).
 
 /** @internal Whether an op on `x` and `y` takes the common path: both Values. */
 export function valuePair(x: Operand, y: Operand): boolean {
@@ -432,7 +432,7 @@ export function pairNode(code: number, x: Operand, y: Operand, out: number, dx: 
 // A Value and a number (`x.mul(2)`, `y.sub(a)`, `h.pow(2)`) is tested at the top of each `…Operands`
 // function, so that the ops' common path stays as it is. It went through `valueOf` and a node
 // function for every shape, which tested the Value three times and the number twice (W3's chain,
-// every node of which takes it: 592–607 → 482–489 instructions a node; README, issue #17's tenth round).
+// every node of which takes it: 592–607 → 482–489 instructions a node; bench/ROUNDS.md, tenth round).
 
 /** @internal Whether an op on `x` and `y` takes the path of a Value and a number. */
 export function valueAndNumber(x: Operand, y: Operand): boolean {
