@@ -22,7 +22,7 @@ import { EXIT, EXIT_CODES_HELP, UsageError, failureOf, worst, type ExitCode } fr
 import { parseManual, readSource, type ManualEntry } from './input.js';
 import { modelAt } from './model.js';
 import { checkJson, checkManual, checkMarks, formatCheck, table } from './check.js';
-import { DEFAULT_DIAGNOSIS_SEED, DEFAULT_POINTS, rtolTooLarge } from '../tools/diagnose.js';
+import { DEFAULT_DIAGNOSIS_SEED, DEFAULT_POINTS, manualRtolTooLarge } from '../tools/diagnose.js';
 
 // ---------------------------------------------------------------------------------------------
 // Option parsing.
@@ -63,10 +63,10 @@ function nonNegativeNumber(name: string) {
   };
 }
 
-/** `--rtol x`: a number ≥ 0 and below 1 (diagnose.ts says why). */
+/** `--rtol x`: a number ≥ 0 and below 1 (gradcheck.ts's `rtolTooLarge` says why). */
 function relativeTolerance(raw: string): number {
   const n = nonNegativeNumber('--rtol')(raw);
-  if (n >= 1) throw new InvalidArgumentError(`--${rtolTooLarge(n)}`);
+  if (n >= 1) throw new InvalidArgumentError(`--${manualRtolTooLarge(n)}`);
   return n;
 }
 

@@ -30,7 +30,7 @@ import {
 } from './expr-edit.js';
 import { adjointBounds, isPiecewise, MACHINE_EPSILON, parsedTemplate, RoundingBounds, type Adjoint } from './rounding.js';
 import { createRng, type Rng } from './random.js';
-import { agrees, centralDifference, DEFAULT_EPS, FINITE_DIFFERENCE_TOLERANCE, type Comparison } from './gradcheck.js';
+import { agrees, centralDifference, DEFAULT_EPS, FINITE_DIFFERENCE_TOLERANCE, rtolTooLarge, type Comparison } from './gradcheck.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types.
@@ -1097,9 +1097,9 @@ function entries(manual: ManualFormulas): [string, string][] {
   return Object.entries(manual);
 }
 
-/** @internal Why rtol ≥ 1 is refused (here and by the command line): it is a fraction, and from 1 on a manual gradient of 0 is within tolerance of any autodiff value. */
-export function rtolTooLarge(rtol: number): string {
-  return `rtol must be below 1, got ${rtol}: it is a fraction of |autodiff| (1e-3 is 0.1 %), and from 1 on a manual gradient of 0 would pass`;
+/** @internal Why diagnoseGradient and the command line refuse rtol ≥ 1 (gradcheck.ts's rule, in their words). */
+export function manualRtolTooLarge(rtol: number): string {
+  return rtolTooLarge(rtol, 'a manual gradient of 0', '|autodiff|');
 }
 
 function resolveOptions(options: DiagnoseOptions): { points: number; seed: number; fixed: readonly string[]; tolerance: ToleranceRule } {
@@ -1115,7 +1115,7 @@ function resolveOptions(options: DiagnoseOptions): { points: number; seed: numbe
     const x = options[key];
     if (x !== undefined && (typeof x !== 'number' || !Number.isFinite(x) || x < 0)) throw new RangeError(`${key} must be a finite number ≥ 0, got ${String(x)}`);
   }
-  if (options.rtol !== undefined && options.rtol >= 1) throw new RangeError(rtolTooLarge(options.rtol));
+  if (options.rtol !== undefined && options.rtol >= 1) throw new RangeError(manualRtolTooLarge(options.rtol));
   const tolerance: ToleranceRule = options.rtol === undefined && options.atol === undefined
     ? ROUNDING_TOLERANCE
     : { rule: 'fixed', rtol: options.rtol ?? 0, atol: options.atol ?? 0 };

@@ -58,6 +58,15 @@ function checkTolerance(t: Tolerance): void {
       throw new RangeError(`tolerance ${key} must be a finite number ≥ 0, got ${String(x)}`);
     }
   }
+  if (t.rtol >= 1) throw new RangeError(rtolTooLarge(t.rtol, 'a candidate of 0', '|reference|'));
+}
+
+/**
+ * @internal Why rtol ≥ 1 is refused (by `agrees`, `gradcheck`, `diagnoseGradient` and the command line):
+ * it is a fraction of the reference's size, and from 1 on `candidate` would pass whatever the reference.
+ */
+export function rtolTooLarge(rtol: number, candidate: string, reference: string): string {
+  return `rtol must be below 1, got ${rtol}: it is a fraction of ${reference} (1e-3 is 0.1 %), and from 1 on ${candidate} would pass`;
 }
 
 function requireFinite(x: unknown, what: string): number {

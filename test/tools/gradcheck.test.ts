@@ -49,6 +49,14 @@ describe('agrees: |candidate − reference| ≤ atol + rtol·|reference|', () =>
     expect(() => agrees(1, 1, { atol: -1, rtol: 0 })).toThrow(/atol must be a finite number ≥ 0, got -1/);
     expect(() => agrees(1, 1, { atol: 0, rtol: NaN })).toThrow(/rtol/);
   });
+
+  it('refuses rtol ≥ 1, from which a candidate of 0 would agree with any reference', () => {
+    expect(agrees(0, 5, { atol: 0, rtol: 0.999 }).ok).toBe(false);
+    for (const rtol of [1, 2.5]) {
+      expect(() => agrees(0, 5, { atol: 0, rtol })).toThrow(RangeError);
+      expect(() => agrees(0, 5, { atol: 0, rtol })).toThrow(new RegExp(`rtol must be below 1, got ${rtol}: .*a candidate of 0 would pass`));
+    }
+  });
 });
 
 describe('central differences', () => {
@@ -259,6 +267,8 @@ describe('gradcheck', () => {
     expect(() => gradcheck(f, [NaN])).toThrow(/input x0 must be finite, got NaN/);
     expect(() => gradcheck(f, [1], { eps: -1 })).toThrow(/eps must be a finite number > 0, got -1/);
     expect(() => gradcheck(f, [1], { atol: -1 })).toThrow(/atol must be a finite number ≥ 0/);
+    // A claimed gradient of 0 for 2·a would pass with rtol 1: refused, not passed.
+    expect(() => gradcheck(f, [1], { rtol: 1, claimed: [0] })).toThrow(/rtol must be below 1, got 1/);
     expect(() => gradcheck(f, [1, 2], { claimed: [1] })).toThrow(/claimed has 1 gradient for 2 inputs/);
     expect(() => gradcheck(f, [1], { claimed: [NaN] })).toThrow(/claimed gradient for x0 must be finite/);
     expect(() => gradcheck(loss, POINT, { claimed: { w1: 1, w2: 1, b2: 1 } as Record<'w1' | 'b1' | 'w2' | 'b2', number> }))
