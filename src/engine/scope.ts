@@ -54,6 +54,8 @@ const S = {
   /** Leaves used as operands. */
   outside: [] as (Value | null)[],
   outsideCount: 0,
+  /** Labels set on the open scope's handles, by row, for their copies (`keep`, the return value). */
+  rowLabels: new Map<number, string>(),
   tapePass: 0,
   // May a pass skip what lies below a row whose gradient is exactly 0 (as backward.ts does outside a
   // scope)? Only if every row below is as it was made (grad 0): no pass has run in this scope, no
@@ -79,6 +81,7 @@ export interface Tape {
   readonly acc: Float64Array;
   readonly pool: Int32Array;
   readonly outside: readonly (Value | null)[];
+  readonly rowLabels: ReadonlyMap<number, string>;
 }
 
 export function tape(): Tape {
@@ -191,6 +194,11 @@ export function addRow(code: number, form: number, a: Value | null, b: Value | r
   return i;
 }
 
+/** A label set on handle `v`: its row's copy gets it too, if `v` belongs to the open scope. */
+export function labelRow(v: Value, text: string): void {
+  if (v._mark === S.epoch) S.rowLabels.set(v._s, text);
+}
+
 /** A row holds a non-finite local derivative: a pass must meet it, so none may skip (see `passesInScope`). */
 export function noteNonFinite(): void {
   S.nonFinite = true;
@@ -246,6 +254,7 @@ function endScope(): void {
   S.nonFinite = false;
   S.poolTop = 0;
   S.outsideCount = 0;
+  if (S.rowLabels.size !== 0) S.rowLabels.clear();
   // Keep the tape for the next scope, up to twice this one's size: a series of like scopes allocates
   // nothing, and a smaller scope gives back what a large one took.
   const keep = Math.max(2 * used, 1 << 16);

@@ -21,7 +21,7 @@ import {
 import { backward } from './backward.js';
 import {
   addRow as addRowImport, noteNonFinite as noteNonFiniteImport, checkAlive, gradSetByHand, currentEpoch as currentEpochImport, freed,
-  needsOrdinary, nextTapePass, rowChunk as rowChunkImport, tape,
+  labelRow, needsOrdinary, nextTapePass, rowChunk as rowChunkImport, tape,
 } from './scope.js';
 import * as functions from './functions.js';
 
@@ -304,6 +304,7 @@ function writeGrad(v: Value, x: number): void {
 function setLabel(v: Value, text: string): void {
   if (typeof text !== 'string') throw new TypeError(`Value label must be a string, got ${describeUnknown(text)}`);
   labels.set(v, text);
+  if ((v._kind & 7) === TAPE) labelRow(v, text); // for the row's copy, which has no handle to look up
 }
 
 /** The constructor's uncommon work: refusing a bad number (before any state changes), setting a label. */
@@ -550,7 +551,7 @@ export function copyRows(roots: readonly Value[]): Value[] {
 }
 
 function copyOut(roots: readonly Value[]): Value[] {
-  const { chunks, kinds, refA, refB, seen, pool, outside } = tape();
+  const { chunks, kinds, refA, refB, seen, pool, outside, rowLabels } = tape();
   const pass = nextTapePass();
   let highest = -1;
   for (const r of roots) {
@@ -592,12 +593,9 @@ function copyOut(roots: readonly Value[]): Value[] {
     }
     const g = num[o + GRAD]!;
     if (g !== 0) v.grad = g; // the setter counts it as a pass (see \`since\`): nothing below it may be skipped
+    const label = rowLabels.get(i);
+    if (label !== undefined) labels.set(v, label);
     copies.set(i, v);
   }
-  return roots.map((r) => {
-    const copy = copies.get(r._s)!;
-    const label = labels.get(r);
-    if (label !== undefined) labels.set(copy, label);
-    return copy;
-  });
+  return roots.map((r) => copies.get(r._s)!);
 }

@@ -887,6 +887,45 @@ describe('rule 4: what escapes a scope', () => {
     expect(() => grad(g, [a, b])).not.toThrow();
   });
 
+  it('labels set in the scope come out on the copies, interior nodes included; toDot shows them', () => {
+    const x = new Value(2, 'x'), w = new Value(3, 'w');
+    // The same graph outside, labelled the same way: the oracle for toDot.
+    const hOut = x.mul(w);
+    hOut.label = 'h';
+    const outOut = hOut.tanh().add(1);
+    outOut.label = 'out';
+    const [out, kept] = scope(() => {
+      const h = x.mul(w);
+      h.label = 'h';
+      const o = h.tanh().add(1);
+      o.label = 'out';
+      const k = keep(h.mul(2));
+      return [o, k] as const;
+    });
+    expect(out.label).toBe('out');
+    const h = out.inputs[0]!.inputs[0]!;
+    expect(h.op).toBe('*');
+    expect(h.label).toBe('h');
+    expect(out.inputs[0]!.label).toBe(''); // the tanh, never labelled
+    expect(h.inputs).toEqual([x, w]); // leaves keep theirs, being the same objects
+    expect(kept.inputs[0]!.label).toBe('h'); // keep copies the rows below with their labels too
+    expect(toDot(out)).toBe(toDot(outOut));
+  });
+
+  it('a label reaches only its own row\'s copy: not a later scope\'s, even when set on a dead handle', () => {
+    const x = new Value(2);
+    let dead: Value | null = null;
+    scope(() => {
+      dead = x.mul(3);
+      dead.label = 'first scope';
+    });
+    dead!.label = 'set after its scope ended';
+    const out = scope(() => x.mul(3).add(x.mul(4))); // rows 0 and 1 again, as in the first scope
+    expect(out.label).toBe('');
+    expect(out.inputs.map((v) => v.label)).toEqual(['', '']);
+    expect(dead!.label).toBe('set after its scope ended'); // the handle's own label is still its own
+  });
+
   it('the copy refers to the ordinary leaves made outside the scope', () => {
     const x = new Value(2), y = new Value(5);
     const r = scope(() => x.mul(y).add(1));
