@@ -64,7 +64,7 @@ export interface DiagnoseOptions {
   readonly seed?: number;
   /** Variables held at their given values (data, labels); not one a formula is given for, nor all of them. */
   readonly fixed?: readonly string[];
-  /** With `atol`: a fixed tolerance atol + rtol·|autodiff| in place of the rounding bound (either may be given; the other is 0). */
+  /** With `atol`: a fixed tolerance atol + rtol·|autodiff| in place of the rounding bound (either may be given; the other is 0). A fraction below 1. */
   readonly rtol?: number;
   readonly atol?: number;
 }

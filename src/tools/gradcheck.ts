@@ -13,7 +13,9 @@ import { NonFiniteError, Value } from '../engine/value.js';
 
 /** How far a candidate may be from a reference: `atol + rtol·|reference|`. */
 export interface Tolerance {
+  /** ≥ 0. */
   readonly atol: number;
+  /** A fraction: ≥ 0 and below 1 (from 1 on, a candidate of 0 would pass whatever the reference). */
   readonly rtol: number;
 }
 
@@ -50,7 +52,8 @@ export function agrees(candidate: number, reference: number, tolerance: Toleranc
   return { absError, relError, allowed, ok: absError <= allowed };
 }
 
-function checkTolerance(t: Tolerance): void {
+/** Throws unless `t` is a usable tolerance; `words` name the candidate and the reference in the rtol ≥ 1 message. */
+function checkTolerance(t: Tolerance, words: readonly [candidate: string, reference: string] = ['a candidate of 0', '|reference|']): void {
   if (typeof t !== 'object' || t === null) throw new TypeError('a tolerance must be an object { atol, rtol }');
   for (const key of ['atol', 'rtol'] as const) {
     const x: unknown = t[key];
@@ -58,7 +61,7 @@ function checkTolerance(t: Tolerance): void {
       throw new RangeError(`tolerance ${key} must be a finite number ≥ 0, got ${String(x)}`);
     }
   }
-  if (t.rtol >= 1) throw new RangeError(rtolTooLarge(t.rtol, 'a candidate of 0', '|reference|'));
+  if (t.rtol >= 1) throw new RangeError(rtolTooLarge(t.rtol, ...words));
 }
 
 /**
@@ -147,7 +150,7 @@ export interface GradcheckOptions<Claimed> {
   readonly eps?: number;
   /** Absolute tolerance (default 1e-5). */
   readonly atol?: number;
-  /** Relative tolerance (default 1e-3). */
+  /** Relative tolerance, a fraction below 1 (default 1e-3). */
   readonly rtol?: number;
   /** Someone's gradient, one number per input, checked against central differences too. */
   readonly claimed?: Claimed;
@@ -241,7 +244,7 @@ function run(
     atol: options.atol ?? FINITE_DIFFERENCE_TOLERANCE.atol,
     rtol: options.rtol ?? FINITE_DIFFERENCE_TOLERANCE.rtol,
   };
-  checkTolerance(tolerance);
+  checkTolerance(tolerance, ['a gradient of 0', '|numeric|']);
 
   if (Array.isArray(inputs)) {
     const values = inputs as readonly number[];

@@ -926,6 +926,24 @@ describe('rule 4: what escapes a scope', () => {
     expect(dead!.label).toBe('set after its scope ended'); // the handle's own label is still its own
   });
 
+  it('labels through nested scopes and throws: kept from a nested scope, gone after an outermost throw', () => {
+    const x = new Value(1);
+    const out = scope(() => {
+      const inner = scope(() => {
+        const h = x.mul(2);
+        h.label = 'inner h';
+        return h; // a nested scope returns its Value as it is
+      });
+      expect(() => scope(() => { inner.add(1).label = 'in a nested scope that throws'; throw new Error('nested'); })).toThrow('nested');
+      const k = keep(inner.mul(3));
+      expect(k.inputs[0]!.label).toBe('inner h');
+      return inner.tanh();
+    });
+    expect(out.inputs[0]!.label).toBe('inner h');
+    expect(() => scope(() => { x.mul(2).label = 'lost'; throw new Error('outer'); })).toThrow('outer');
+    expect(scope(() => x.mul(2)).label).toBe(''); // the same row, in the next scope
+  });
+
   it('the copy refers to the ordinary leaves made outside the scope', () => {
     const x = new Value(2), y = new Value(5);
     const r = scope(() => x.mul(y).add(1));

@@ -1098,7 +1098,11 @@ describe('accessors V8 inlines anywhere', () => {
     const script = `const { Value } = await import(${JSON.stringify(pathToFileURL(`${ROOT}/dist/src/index.js`).href)});
       const v = new Value(2); let s = 0; for (let i = 0; i < 3; i++) s += v.data + v.grad; if (s !== 6) throw new Error(String(s));`;
     const lengths = (name: string): number[] => {
-      const r = spawnSync(process.execPath, ['--print-bytecode', `--print-bytecode-filter=${name}`, '--input-type=module', '-e', script], { encoding: 'utf8' });
+      // Without coverage or extra options from the environment: coverage counters lengthen bytecode.
+      const env = { ...process.env };
+      delete env.NODE_V8_COVERAGE;
+      delete env.NODE_OPTIONS;
+      const r = spawnSync(process.execPath, ['--print-bytecode', `--print-bytecode-filter=${name}`, '--input-type=module', '-e', script], { encoding: 'utf8', env });
       expect(r.status).toBe(0);
       return [...r.stdout.matchAll(/Bytecode length: (\d+)/g)].map((m) => Number(m[1]));
     };

@@ -113,9 +113,9 @@ describe('npm start', () => {
     expect(marked.map((row) => row.param).sort()).toEqual(['w1', 'w2']);
     for (const [learner, autodiff] of notes) {
       expect(`${learner} ${autodiff}`).not.toMatch(/-/);
-      const row = marked.find((m) => Number(learner!.replace('−', '-')) === Number(m.learner.toPrecision(4)))!;
+      const row = marked.find((m) => Number(learner!.replaceAll('−', '-')) === Number(m.learner.toPrecision(4)))!;
       expect(row).toBeDefined();
-      expect(Number(autodiff!.replace('−', '-'))).toBe(Number(row.autodiff.toPrecision(4)));
+      expect(Number(autodiff!.replaceAll('−', '-'))).toBe(Number(row.autodiff.toPrecision(4)));
     }
   }, 120_000);
 
