@@ -569,10 +569,10 @@ function sweepTape(root: Value): void {
 }
 
 function nonFiniteTapeDerivative(i: number, slot: number, d: number): NonFiniteError {
-  const { chunks, kinds, refA, refB, outside } = tape();
+  const { chunks, kinds, refA, refB, outside, rowLabels } = tape();
   const describe = (ref: number): OperandInfo => {
     if (ref < 0) return { value: outside[~ref]!.data, label: outside[~ref]!.label };
-    return { value: chunks[ref >> LOG_CHUNK]![(ref & SLOT) * WORDS + DATA]!, label: '' };
+    return { value: chunks[ref >> LOG_CHUNK]![(ref & SLOT) * WORDS + DATA]!, label: rowLabels.get(ref) ?? '' };
   };
   const form = kinds[i]! & 7;
   const constant = { value: chunks[i >> LOG_CHUNK]![(i & SLOT) * WORDS + D1]!, label: '' };

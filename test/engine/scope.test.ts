@@ -374,6 +374,21 @@ describe('rules 1 and 7: a scope computes what the ordinary engine computes, bit
     expect(x.grad).toBe(2);
   });
 
+  it('the error for a non-finite local derivative names its operands as outside, labels included', () => {
+    const x = new Value(0, 'x');
+    const build = (): Value => {
+      const z = x.mul(3);
+      z.label = 'z';
+      return z.sqrt().add(x); // ∂sqrt(z)/∂z is infinite at z = 0
+    };
+    const outside = catchError(() => build().backward());
+    const inside = scope(() => catchError(() => build().backward()));
+    expect(outside).toBeInstanceOf(NonFiniteError);
+    expect(inside).toBeInstanceOf(NonFiniteError);
+    expect((outside as Error).message).toMatch(/z/);
+    expect((inside as Error).message).toBe((outside as Error).message);
+  });
+
   it('a failed pass (a leaf gradient overflowing) leaves leaf gradients as they were', () => {
     const x = new Value(1e-300), w = new Value(2);
     x.grad = 3; w.grad = 4;
