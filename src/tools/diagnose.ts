@@ -30,7 +30,7 @@ import {
 } from './expr-edit.js';
 import { adjointBounds, isPiecewise, MACHINE_EPSILON, parsedTemplate, RoundingBounds, type Adjoint } from './rounding.js';
 import { createRng, type Rng } from './random.js';
-import { agrees, centralDifference, DEFAULT_EPS, FINITE_DIFFERENCE_TOLERANCE, rtolTooLarge, type Comparison } from './gradcheck.js';
+import { agrees, centralDifference, checkTolerance, DEFAULT_EPS, FINITE_DIFFERENCE_TOLERANCE, rtolTooLarge, type Comparison } from './gradcheck.js';
 
 // ---------------------------------------------------------------------------------------------
 // Public types.
@@ -1097,9 +1097,12 @@ function entries(manual: ManualFormulas): [string, string][] {
   return Object.entries(manual);
 }
 
+/** What a fixed tolerance's rtol ≥ 1 would let pass, in the words of manual gradients against autodiff. */
+const MANUAL_WORDS = ['a manual gradient of 0', '|autodiff|'] as const;
+
 /** @internal Why diagnoseGradient and the command line refuse rtol ≥ 1 (gradcheck.ts's rule, in their words). */
 export function manualRtolTooLarge(rtol: number): string {
-  return rtolTooLarge(rtol, 'a manual gradient of 0', '|autodiff|');
+  return rtolTooLarge(rtol, ...MANUAL_WORDS);
 }
 
 function resolveOptions(options: DiagnoseOptions): { points: number; seed: number; fixed: readonly string[]; tolerance: ToleranceRule } {
@@ -1111,14 +1114,11 @@ function resolveOptions(options: DiagnoseOptions): { points: number; seed: numbe
   if (!Number.isSafeInteger(points) || points < 1) throw new RangeError(`points must be a whole number ≥ 1, got ${String(points)}`);
   const seed = options.seed ?? DEFAULT_DIAGNOSIS_SEED;
   if (typeof seed !== 'number' || !Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${String(seed)}`);
-  for (const key of ['rtol', 'atol'] as const) {
-    const x = options[key];
-    if (x !== undefined && (typeof x !== 'number' || !Number.isFinite(x) || x < 0)) throw new RangeError(`${key} must be a finite number ≥ 0, got ${String(x)}`);
+  let tolerance: ToleranceRule = ROUNDING_TOLERANCE;
+  if (options.rtol !== undefined || options.atol !== undefined) {
+    tolerance = { rule: 'fixed', rtol: options.rtol ?? 0, atol: options.atol ?? 0 };
+    checkTolerance(tolerance, MANUAL_WORDS);
   }
-  if (options.rtol !== undefined && options.rtol >= 1) throw new RangeError(manualRtolTooLarge(options.rtol));
-  const tolerance: ToleranceRule = options.rtol === undefined && options.atol === undefined
-    ? ROUNDING_TOLERANCE
-    : { rule: 'fixed', rtol: options.rtol ?? 0, atol: options.atol ?? 0 };
   return { points, seed, fixed: [...(options.fixed ?? [])], tolerance };
 }
 

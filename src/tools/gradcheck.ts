@@ -52,8 +52,8 @@ export function agrees(candidate: number, reference: number, tolerance: Toleranc
   return { absError, relError, allowed, ok: absError <= allowed };
 }
 
-/** Throws unless `t` is a usable tolerance; `words` name the candidate and the reference in the rtol ≥ 1 message. */
-function checkTolerance(t: Tolerance, words: readonly [candidate: string, reference: string] = ['a candidate of 0', '|reference|']): void {
+/** @internal Throws unless `t` is a usable tolerance; `words` name the candidate and the reference in the rtol ≥ 1 message. */
+export function checkTolerance(t: Tolerance, words: readonly [candidate: string, reference: string] = ['a candidate of 0', '|reference|']): void {
   if (typeof t !== 'object' || t === null) throw new TypeError('a tolerance must be an object { atol, rtol }');
   for (const key of ['atol', 'rtol'] as const) {
     const x: unknown = t[key];

@@ -120,6 +120,8 @@ describe('diagnoseGradient: agreement', () => {
       expect(() => diagnoseGradient(LEARNER, AT, { w2: '0' }, { rtol })).toThrow(RangeError);
       expect(() => diagnoseGradient(LEARNER, AT, { w2: '0' }, { rtol })).toThrow(`rtol must be below 1, got ${rtol}`);
     }
+    expect(() => diagnoseGradient(LEARNER, AT, { w2: '0' }, { atol: -1 })).toThrow(/atol must be a finite number ≥ 0, got -1/);
+    expect(() => diagnoseGradient(LEARNER, AT, { w2: '0' }, { rtol: NaN })).toThrow(/rtol must be a finite number ≥ 0, got NaN/);
   });
 
   it('a relu model whose formula is right on the given point\'s branch is ok (other branches are redrawn)', () => {
