@@ -5,6 +5,7 @@
  * A workload is a module `bench/wN-name.ts` exporting `workload: Workload`; `bench/run.ts` finds
  * such files by name, so a new workload or variant is a new file, with no edits elsewhere.
  */
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /** One line of the results table (and of bench/results.json). */
 export interface Row {
@@ -133,6 +134,34 @@ export function mergeProcesses(runs: readonly (readonly Row[])[]): Row[] {
     merged.push(row);
   }
   return merged;
+}
+
+/**
+ * Bytes in use in V8's young generation. A young-generation collection (a scavenge) empties it but
+ * for what survives, so less at the end of a step than at its start means that one ran during it
+ * (read outside the timed span). A step that allocated more than the young generation holds could be
+ * collected and refill it past its start unnoticed; W2's steps allocate about a third of it.
+ */
+export function youngGenerationBytes(): number {
+  for (const space of getHeapSpaceStatistics()) if (space.space_name === 'new_space') return space.space_used_size;
+  throw new Error("V8 reports no 'new_space' among its heap spaces");
+}
+
+/**
+ * The steps' times split by whether a young-generation collection ran during them: the share of steps
+ * that held one, and the median of each kind (null for a kind with no steps). Where a third of the steps
+ * hold one, the median of all steps is about the 75th percentile of those that hold none.
+ */
+export function splitByCollection(ms: readonly number[], collected: readonly boolean[]):
+  { stepsWithGc: number; medianWithGc: number | null; medianWithoutGc: number | null } {
+  if (ms.length !== collected.length) throw new RangeError(`${ms.length} times but ${collected.length} collection flags`);
+  if (ms.length === 0) throw new RangeError('no steps to split');
+  const withGc = ms.filter((_, k) => collected[k]), withoutGc = ms.filter((_, k) => !collected[k]);
+  return {
+    stepsWithGc: withGc.length / ms.length,
+    medianWithGc: withGc.length > 0 ? median(withGc) : null,
+    medianWithoutGc: withoutGc.length > 0 ? median(withoutGc) : null,
+  };
 }
 
 /** Milliseconds since an arbitrary origin, with sub-microsecond resolution. */

@@ -11,7 +11,7 @@ import { Value, scope, topologicalOrder, zeroGrad } from '../src/index.js';
 import { MOONS_ALPHA, moonsLearningRate, type MoonPoint } from '../src/learner/moons.js';
 import type { MLP } from '../src/tools/nn.js';
 import { HandWritten, PARAMETERS, STEPS, setup } from './w2-moons.js';
-import { median } from './harness.js';
+import { median, splitByCollection, youngGenerationBytes } from './harness.js';
 import type { Row, RunOptions, Workload } from './harness.js';
 
 const WORKLOAD = "W2 moons, micrograd's form";
@@ -65,22 +65,25 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
   const hand = new HandWritten(s.data);
   const params = s.model.parameters();
   const reset = (): void => params.forEach((p, j) => { p.data = s.initial[j]!; });
-  const train = (scoped: boolean): number[] => {
+  const train = (scoped: boolean, collected: boolean[]): number[] => {
     reset();
     const times: number[] = [];
     for (let k = 0; k < STEPS; k++) {
+      const young = youngGenerationBytes(); // outside the timed span, as below
       const t0 = process.hrtime.bigint();
       if (scoped) scope(() => microgradStep(s.model, s.data, k));
       else microgradStep(s.model, s.data, k);
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      collected.push(youngGenerationBytes() < young);
     }
     return times;
   };
 
-  const engineMs: number[] = [], handMs: number[] = [];
+  const engineMs: number[] = [], handMs: number[] = [], engineCollected: boolean[] = [];
   let engineFinal = new Float64Array(0), handFinal = new Float64Array(0);
   for (let r = 0; r <= rounds; r++) { // round 0 is the warm-up
-    const times = train(inScope);
+    const collected: boolean[] = [];
+    const times = train(inScope, collected);
     engineFinal = Float64Array.from(params, (p) => p.data);
     const p = s.initial.slice(), g = new Float64Array(PARAMETERS), handTimes: number[] = [];
     for (let k = 0; k < STEPS; k++) {
@@ -91,20 +94,21 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
       handTimes.push(Number(process.hrtime.bigint() - t0) / 1e6);
     }
     handFinal = p;
-    if (r > 0) { engineMs.push(...times); handMs.push(...handTimes); }
+    if (r > 0) { engineMs.push(...times); handMs.push(...handTimes); engineCollected.push(...collected); }
   }
   // After the timing, so that it cannot change what V8 did with the timed code.
   reset();
   const nodes = topologicalOrder(microgradLoss(s.model, s.data)).length;
   const engine = median(engineMs), handWritten = median(handMs);
+  const byCollection = splitByCollection(engineMs, engineCollected);
   if (inScope) {
-    train(false);
+    train(false, []);
     const identical = engineFinal.every((v, j) => Object.is(v, params[j]!.data));
     options.log(`W2 in micrograd's form, in scopes: ${STEPS} steps × ${rounds} timed rounds; final parameters identical to the ordinary engine's: ${identical}`);
     return [{
       workload: WORKLOAD, variant: 'engine in scope', medianMsPerStep: engine, nodesPerSecond: nodes / (engine / 1000),
       ratioToHandWritten: engine / handWritten, runs: engineMs.length, nsPerNode: (engine * 1e6) / nodes,
-      handMsThisRun: handWritten, identicalToEngine: identical,
+      handMsThisRun: handWritten, identicalToEngine: identical, ...byCollection,
     }];
   }
   let diff = 0, size = 0;
@@ -119,7 +123,7 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
     {
       workload: WORKLOAD, variant: 'engine', medianMsPerStep: engine, nodesPerSecond: nodes / (engine / 1000),
       ratioToHandWritten: engine / handWritten, runs: engineMs.length, nodesPerStep: nodes, nsPerNode: (engine * 1e6) / nodes,
-      meanMsPerStep: engineMs.reduce((a, b) => a + b, 0) / engineMs.length,
+      meanMsPerStep: engineMs.reduce((a, b) => a + b, 0) / engineMs.length, ...byCollection,
     },
   ];
 }

@@ -15,7 +15,7 @@ import { createRng, scope, topologicalOrder } from '../src/index.js';
 import { compile, type CompiledFunction } from '../src/tools/compile.js';
 import { MOONS_ALPHA, MOONS_SEED, makeMoons, moonsLearningRate, moonsLoss, moonsModel, moonsStep, type MoonPoint } from '../src/learner/moons.js';
 import type { MLP } from '../src/tools/nn.js';
-import { median } from './harness.js';
+import { median, splitByCollection, youngGenerationBytes } from './harness.js';
 import type { Row, RunOptions, Workload } from './harness.js';
 
 export const STEPS = 100;
@@ -129,6 +129,8 @@ export function compileMoons(s: Setup): CompiledFunction {
 interface Round {
   /** The engine's steps, ordinary or in scopes (see `runMode`). */
   engineMs: number[];
+  /** Whether the young generation was collected during each engine step. */
+  engineCollected: boolean[];
   engineFinal: Float64Array;
   compiledMs: number[];
   compiledFinal: Float64Array;
@@ -137,16 +139,18 @@ interface Round {
 }
 
 /** The engine's training of 100 steps from `s.initial`, every step timed; each step in a scope if `inScope`. */
-function trainTimed(s: Setup, inScope: boolean): { ms: number[]; final: Float64Array } {
+function trainTimed(s: Setup, inScope: boolean): { ms: number[]; collected: boolean[]; final: Float64Array } {
   setParameters(s.model, s.initial);
-  const ms: number[] = [];
+  const ms: number[] = [], collected: boolean[] = [];
   for (let k = 0; k < STEPS; k++) {
+    const young = youngGenerationBytes(); // outside the timed span, as below
     const t0 = process.hrtime.bigint();
     if (inScope) scope(() => moonsStep(s.model, s.data, k, STEPS));
     else moonsStep(s.model, s.data, k, STEPS);
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    collected.push(youngGenerationBytes() < young);
   }
-  return { ms, final: Float64Array.from(s.model.parameters(), (p) => p.data) };
+  return { ms, collected, final: Float64Array.from(s.model.parameters(), (p) => p.data) };
 }
 
 /** One training of 100 steps by each variant from `s.initial`, every step timed (no compiled one when `f` is null). */
@@ -173,7 +177,7 @@ function round(s: Setup, f: CompiledFunction | null, hand: HandWritten, inScope:
     for (let j = 0; j < p.length; j++) p[j]! -= lr * gh[j]!;
     handMs.push(ms(t0));
   }
-  return { engineMs: engine.ms, engineFinal: engine.final, compiledMs, compiledFinal: x, handMs, handFinal: p };
+  return { engineMs: engine.ms, engineCollected: engine.collected, engineFinal: engine.final, compiledMs, compiledFinal: x, handMs, handFinal: p };
 }
 
 /** max |a − b| over max |b|: relative to the largest entry (an entry near 0 is rounding noise). */
@@ -211,6 +215,7 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
     const all: Round[] = [];
     for (let r = 0; r < rounds; r++) all.push(round(s, null, hand, true));
     const scopedMs = median(all.flatMap((r) => r.engineMs)), handMs = median(all.flatMap((r) => r.handMs));
+    const byCollection = splitByCollection(all.flatMap((r) => r.engineMs), all.flatMap((r) => r.engineCollected));
     // After the timing: an ordinary training now cannot change what V8 did with the timed code.
     const last = all[all.length - 1]!, ordinary = trainTimed(s, false).final;
     const identical = last.engineFinal.every((v, j) => Object.is(v, ordinary[j]));
@@ -218,7 +223,7 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
     options.log(`W2 moons in scopes: ${STEPS} steps × ${rounds} timed rounds; final parameters identical to the ordinary engine's: ${identical}`);
     return [{
       workload: WORKLOAD, variant: 'engine in scope', medianMsPerStep: scopedMs, nodesPerSecond: nodes / (scopedMs / 1000),
-      ratioToHandWritten: scopedMs / handMs, runs: rounds * STEPS, handMsThisRun: handMs, identicalToEngine: identical,
+      ratioToHandWritten: scopedMs / handMs, runs: rounds * STEPS, handMsThisRun: handMs, identicalToEngine: identical, ...byCollection,
     }];
   }
   const t0 = performance.now();
@@ -277,6 +282,7 @@ function runMode(options: RunOptions, inScope: boolean): Row[] {
     row('engine', engineMs, {
       nodesPerStep: nodes, nsPerNode: (engineMs * 1e6) / nodes, meanMsPerStep: engineMeanMs,
       medianMsSteps1to50: engineFirstHalfMs, medianMsSteps51to100: engineSecondHalfMs,
+      ...splitByCollection(engineAll, all.flatMap((r) => r.engineCollected)),
     }),
     row('compiled', compiledMs, {
       ops: f.opCount, compileMs, identicalToEngine: identical,

@@ -1,7 +1,7 @@
 // Merging the rows of several bench processes (`npm run bench -- --procs N`), on rows written here
-// with medians worked out by hand.
+// with medians worked out by hand; and splitting steps by whether V8 collected its young generation.
 import { describe, expect, it } from 'vitest';
-import { mergeProcesses, type Row } from '../../bench/harness.js';
+import { mergeProcesses, splitByCollection, youngGenerationBytes, type Row } from '../../bench/harness.js';
 
 const row = (variant: string, ms: number, extra: Partial<Row> = {}): Row => ({
   workload: 'W1 net-111', variant, medianMsPerStep: ms, nodesPerSecond: 8 / (ms / 1000), ratioToHandWritten: null, ...extra,
@@ -54,5 +54,44 @@ describe('mergeProcesses', () => {
     expect(() => mergeProcesses([[row('engine', 0.6)], [row('engine', 0.7), row('minimal engine', 0.5)]]))
       .toThrow('W1 net-111 / minimal engine: a row in 1 of 2 processes');
     expect(() => mergeProcesses([])).toThrow('no processes to merge');
+  });
+});
+
+describe('splitByCollection', () => {
+  it('gives the share of steps that held a collection and the median of each kind', () => {
+    const ms = [2.0, 3.1, 1.9, 2.2, 3.5, 2.1, 3.3];
+    const collected = [false, true, false, false, true, false, true];
+    expect(splitByCollection(ms, collected)).toEqual({ stepsWithGc: 3 / 7, medianWithGc: 3.3, medianWithoutGc: 2.05 });
+  });
+
+  it('gives null for a kind with no steps, and refuses flags that do not match the times', () => {
+    expect(splitByCollection([1, 2, 4], [false, false, false])).toEqual({ stepsWithGc: 0, medianWithGc: null, medianWithoutGc: 2 });
+    expect(() => splitByCollection([1, 2], [true])).toThrow('2 times but 1 collection flags');
+    expect(() => splitByCollection([], [])).toThrow('no steps to split');
+  });
+});
+
+describe('youngGenerationBytes', () => {
+  it('grows as short-lived objects are made, and drops when the young generation is collected', () => {
+    let keep: number[][] = [];
+    const growth = (): number => {
+      const start = youngGenerationBytes();
+      keep = [];
+      for (let k = 0; k < 100; k++) keep.push([k, k + 1, k + 2]);
+      return youngGenerationBytes() - start;
+    };
+    // A collection could fall within these few KB, if rarely: the best of three tries.
+    expect(Math.max(growth(), growth(), growth())).toBeGreaterThan(0);
+    // Garbage until a collection runs: V8's young generation holds at most a few tens of MB, so
+    // 1 GB of 1 KB arrays must fill it many times over.
+    let previous = youngGenerationBytes(), dropped = false;
+    for (let k = 0; k < 1_000_000 && !dropped; k++) {
+      keep = [new Array<number>(128).fill(k)];
+      const now = youngGenerationBytes();
+      dropped = now < previous;
+      previous = now;
+    }
+    expect(keep).toHaveLength(1);
+    expect(dropped).toBe(true);
   });
 });
