@@ -140,7 +140,8 @@ export function mergeProcesses(runs: readonly (readonly Row[])[]): Row[] {
  * Bytes in use in V8's young generation. A young-generation collection (a scavenge) empties it but
  * for what survives, so less at the end of a step than at its start means that one ran during it
  * (read outside the timed span). A step that allocated more than the young generation holds could be
- * collected and refill it past its start unnoticed; W2's steps allocate about a third of it.
+ * collected and refill it past its start unnoticed; W2's steps allocate a quarter (the bench's form)
+ * to a third (micrograd's form) of it: one step in four or three holds a collection.
  */
 export function youngGenerationBytes(): number {
   for (const space of getHeapSpaceStatistics()) if (space.space_name === 'new_space') return space.space_used_size;
